@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Compiles every kernels/src/main/cuda/*.cu into a fatbin (sm_80 + sm_90 SASS, compute_90 PTX)
+# and writes index.properties, which the engine reads to learn which kernels were built.
+# Without nvcc the build still succeeds: the index then says built=false.
+set -euo pipefail
+shopt -s nullglob
+src=${1:?source dir}; out=${2:?output dir}
+mkdir -p "$out"
+index="$out/index.properties"
+NVCC=${NVCC:-$(command -v nvcc || true)}
+[ -z "$NVCC" ] && [ -x /usr/local/cuda/bin/nvcc ] && NVCC=/usr/local/cuda/bin/nvcc
+if [ -z "$NVCC" ]; then
+  echo "[kernels] nvcc not found: CUDA kernels were NOT built (the CPU backend still works)." >&2
+  printf 'built=false\nreason=nvcc not found at build time\n' > "$index"
+  exit 0
+fi
+gencode="-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90"
+names=()
+for cu in "$src"/*.cu; do
+  name=$(basename "$cu" .cu)
+  names+=("$name")
+  fatbin="$out/$name.fatbin"
+  # Rebuild when the source or any shared header is newer than the fatbin.
+  if [ -f "$fatbin" ] && [ "$fatbin" -nt "$cu" ] && ! find "$src" -name '*.cuh' -newer "$fatbin" | grep -q .; then
+    continue
+  fi
+  echo "[kernels] nvcc $name.cu"
+  "$NVCC" -fatbin -O3 -std=c++17 --expt-relaxed-constexpr $gencode -I "$src" -o "$fatbin" "$cu"
+done
+{
+  echo "built=true"
+  echo "nvcc=$("$NVCC" --version | tail -1)"
+  echo "modules=$(IFS=,; echo "${names[*]}")"
+} > "$index"
+echo "[kernels] ${#names[@]} fatbins in $out"
