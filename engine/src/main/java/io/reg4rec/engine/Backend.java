@@ -44,7 +44,7 @@ public interface Backend {
      * Batched GEMM over rank-3 operands [batch, rows, cols]: out[b] = op(a[b]) x op(b[b]) with op
      * the transpose when asked. Each operand's last dimension is contiguous (stride 1); batch
      * stride may be 0 for a broadcast operand. out is contiguous with dtype F32 or the inputs'.
-     * Inputs F32 or BF16 (same dtype), accumulation in fp32.
+     * Inputs F32 or BF16 (same dtype), accumulation in fp32; F64 on the CPU, in fp64.
      */
     void matmul(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor out);
 

@@ -451,7 +451,7 @@ public final class Tensor implements AutoCloseable {
         other.checkLive("matmul");
         if (!other.device().equals(device())) throw new IllegalArgumentException("matmul: tensors on different devices: " + device() + " and " + other.device());
         if (dtype() != other.dtype()) throw new IllegalArgumentException("matmul: dtype mismatch " + describe() + " vs " + other.describe());
-        if (dtype() != DType.F32 && dtype() != DType.BF16) throw new IllegalArgumentException("matmul: supports F32 and BF16, got " + describe());
+        if (dtype() != DType.F32 && dtype() != DType.BF16 && dtype() != DType.F64) throw new IllegalArgumentException("matmul: supports F32, BF16 and (CPU only) F64, got " + describe());
         if (rank() < 2 || rank() > 3 || other.rank() < 2 || other.rank() > 3) {
             throw new IllegalArgumentException("matmul: operands must be rank 2 or 3, got " + describe() + " and " + other.describe());
         }
