@@ -49,6 +49,13 @@ public final class Scope implements AutoCloseable {
         }
     }
 
+    /** Removes t from whichever open scope on this thread owns it; its holder must now close it. */
+    static void untrack(Tensor t) {
+        for (Scope s : STACK.get()) {
+            if (s.owned.remove(t)) return;
+        }
+    }
+
     /** Number of tensors this scope will release. */
     public int size() { return owned.size(); }
 

@@ -159,6 +159,15 @@ public final class Tensor implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Takes this tensor out of every open {@link Scope}: no scope will close it, its holder must
+     * (e.g. a parameter or its gradient, which outlive the training step's scope).
+     */
+    public Tensor unscoped() {
+        Scope.untrack(this);
+        return this;
+    }
+
     private void checkLive(String op) {
         if (isClosed()) throw new IllegalStateException(op + ": tensor " + Arrays.toString(shape) + " " + dtype() + " on " + device() + " used after release");
     }

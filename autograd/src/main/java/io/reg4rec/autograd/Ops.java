@@ -1,0 +1,476 @@
+package io.reg4rec.autograd;
+
+import io.reg4rec.engine.BinaryOp;
+import io.reg4rec.engine.DType;
+import io.reg4rec.engine.Shapes;
+import io.reg4rec.engine.Tensor;
+import io.reg4rec.engine.UnaryOp;
+
+import java.util.Arrays;
+
+/**
+ * The differentiable ops: each forward is one or a few engine Tensor ops, each derivative is
+ * written once in Tensor ops, so both run on every backend. Derivatives run inside a scope the
+ * backward pass opens per node, so their temporaries need no explicit close.
+ */
+final class Ops {
+    private Ops() {}
+
+    /** A view of t with the same shape and strides (retains t's storage). */
+    static Tensor alias(Tensor t) {
+        return t.expand(t.shape());
+    }
+
+    private static Variable[] in(Variable... v) { return v; }
+
+    private static Tensor[] grads(Tensor... g) { return g; }
+
+    // ---------------------------------------------------------------- broadcasting
+
+    /** Sums g over the axes broadcasting added (leading) or stretched (size 1 in shape), back to shape. */
+    static Tensor sumToShape(Tensor g, int[] shape) {
+        if (Arrays.equals(g.shape(), shape)) return g;
+        Tensor cur = g;
+        int lead = g.rank() - shape.length;
+        if (lead < 0) throw new IllegalStateException("gradient " + g.describe() + " has fewer dimensions than its input " + Arrays.toString(shape));
+        for (int i = 0; i < lead; i++) cur = cur.sum(0, false);
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] == 1 && cur.size(i) != 1) cur = cur.sum(i, true);
+        }
+        return cur;
+    }
+
+    // ---------------------------------------------------------------- binary
+
+    static Variable add(Variable a, Variable b) {
+        Tensor out = a.data().add(b.data());
+        int[] sa = a.shape(), sb = b.shape();
+        return Variable.result("add", out, in(a, b), node -> g -> grads(
+                node.needs(0) ? sumToShape(g, sa) : null,
+                node.needs(1) ? sumToShape(g, sb) : null));
+    }
+
+    static Variable sub(Variable a, Variable b) {
+        Tensor out = a.data().sub(b.data());
+        int[] sa = a.shape(), sb = b.shape();
+        return Variable.result("sub", out, in(a, b), node -> g -> grads(
+                node.needs(0) ? sumToShape(g, sa) : null,
+                node.needs(1) ? sumToShape(g.neg(), sb) : null));
+    }
+
+    static Variable mul(Variable a, Variable b) {
+        Tensor out = a.data().mul(b.data());
+        int[] sa = a.shape(), sb = b.shape();
+        return Variable.result("mul", out, in(a, b), node -> {
+            Tensor savedB = node.needs(0) ? node.save(b.data()) : null;
+            Tensor savedA = node.needs(1) ? node.save(a.data()) : null;
+            return g -> grads(
+                    node.needs(0) ? sumToShape(g.mul(savedB), sa) : null,
+                    node.needs(1) ? sumToShape(g.mul(savedA), sb) : null);
+        });
+    }
+
+    static Variable div(Variable a, Variable b) {
+        Tensor out = a.data().div(b.data());
+        int[] sa = a.shape(), sb = b.shape();
+        return Variable.result("div", out, in(a, b), node -> {
+            Tensor savedB = node.save(b.data());
+            Tensor savedOut = node.needs(1) ? node.save(out) : null;
+            return g -> {
+                Tensor gOverB = g.div(savedB);
+                // d(a/b)/db = -(a/b)/b
+                return grads(
+                        node.needs(0) ? sumToShape(gOverB, sa) : null,
+                        node.needs(1) ? sumToShape(gOverB.mul(savedOut).neg(), sb) : null);
+            };
+        });
+    }
+
+    // ---------------------------------------------------------------- with a scalar
+
+    static Variable addScalar(Variable x, double s) {
+        return Variable.result("addScalar", x.data().add(s), in(x), node -> g -> grads(alias(g)));
+    }
+
+    static Variable mulScalar(Variable x, double s) {
+        return Variable.result("mulScalar", x.data().mul(s), in(x), node -> g -> grads(g.mul(s)));
+    }
+
+    static Variable divScalar(Variable x, double s) {
+        return Variable.result("divScalar", x.data().div(s), in(x), node -> g -> grads(g.div(s)));
+    }
+
+    static Variable rsubScalar(Variable x, double s) {
+        return Variable.result("rsubScalar", x.data().binaryReversed(BinaryOp.SUB, s), in(x), node -> g -> grads(g.neg()));
+    }
+
+    static Variable rdivScalar(Variable x, double s) {
+        Tensor out = x.data().binaryReversed(BinaryOp.DIV, s);
+        return Variable.result("rdivScalar", out, in(x), node -> {
+            Tensor savedX = node.save(x.data());
+            Tensor savedOut = node.save(out);
+            // d(s/x)/dx = -s/x^2 = -out/x
+            return g -> grads(g.mul(savedOut).div(savedX).neg());
+        });
+    }
+
+    static Variable powScalar(Variable x, double p) {
+        Tensor out = x.data().pow(p);
+        return Variable.result("powScalar", out, in(x), node -> {
+            Tensor savedX = node.save(x.data());
+            return g -> grads(p == 1 ? alias(g) : p == 2 ? g.mul(savedX).mul(2.0) : g.mul(savedX.pow(p - 1)).mul(p));
+        });
+    }
+
+    // ---------------------------------------------------------------- unary
+
+    static Variable neg(Variable x) {
+        return Variable.result("neg", x.data().neg(), in(x), node -> g -> grads(g.neg()));
+    }
+
+    static Variable exp(Variable x) {
+        Tensor out = x.data().exp();
+        return Variable.result("exp", out, in(x), node -> {
+            Tensor y = node.save(out);
+            return g -> grads(g.mul(y));
+        });
+    }
+
+    static Variable log(Variable x) {
+        return Variable.result("log", x.data().log(), in(x), node -> {
+            Tensor savedX = node.save(x.data());
+            return g -> grads(g.div(savedX));
+        });
+    }
+
+    static Variable sqrt(Variable x) {
+        Tensor out = x.data().sqrt();
+        return Variable.result("sqrt", out, in(x), node -> {
+            Tensor y = node.save(out);
+            return g -> grads(g.div(y).mul(0.5));
+        });
+    }
+
+    static Variable rsqrt(Variable x) {
+        Tensor out = x.data().rsqrt();
+        return Variable.result("rsqrt", out, in(x), node -> {
+            Tensor y = node.save(out);
+            // d(x^-1/2)/dx = -1/2 x^-3/2 = -1/2 y^3
+            return g -> grads(g.mul(y.mul(y).mul(y)).mul(-0.5));
+        });
+    }
+
+    static Variable tanh(Variable x) {
+        Tensor out = x.data().tanh();
+        return Variable.result("tanh", out, in(x), node -> {
+            Tensor y = node.save(out);
+            return g -> grads(g.mul(y.mul(y).binaryReversed(BinaryOp.SUB, 1.0)));
+        });
+    }
+
+    static Variable sigmoid(Variable x) {
+        Tensor out = x.data().sigmoid();
+        return Variable.result("sigmoid", out, in(x), node -> {
+            Tensor y = node.save(out);
+            return g -> grads(g.mul(y.mul(y.binaryReversed(BinaryOp.SUB, 1.0))));
+        });
+    }
+
+    static Variable relu(Variable x) {
+        return Variable.result("relu", x.data().relu(), in(x), node -> {
+            Tensor savedX = node.save(x.data());
+            return g -> grads(g.mul(savedX.unary(UnaryOp.STEP)));
+        });
+    }
+
+    static Variable gelu(Variable x) {
+        return Variable.result("gelu", x.data().gelu(), in(x), node -> {
+            Tensor savedX = node.save(x.data());
+            return g -> grads(g.mul(savedX.unary(UnaryOp.GELU_GRAD)));
+        });
+    }
+
+    // ---------------------------------------------------------------- masks and casts
+
+    static Variable maskedFill(Variable x, Tensor mask, double value) {
+        Tensor out;
+        Tensor keep = mask.binaryReversed(BinaryOp.SUB, 1.0);
+        try (Tensor kept = x.data().mul(keep); Tensor filled = mask.mul(value)) {
+            out = kept.add(filled);
+        } catch (RuntimeException e) {
+            keep.close();
+            throw e;
+        }
+        int[] sx = x.shape();
+        Variable r = Variable.result("maskedFill", out, in(x), node -> {
+            Tensor k = node.own(alias(keep));
+            return g -> grads(sumToShape(g.mul(k), sx));
+        });
+        keep.close();
+        return r;
+    }
+
+    static Variable where(Tensor cond, Variable a, Variable b) {
+        Tensor out;
+        Tensor notCond = cond.binaryReversed(BinaryOp.SUB, 1.0);
+        try (Tensor fromA = a.data().mul(cond); Tensor fromB = b.data().mul(notCond)) {
+            out = fromA.add(fromB);
+        } catch (RuntimeException e) {
+            notCond.close();
+            throw e;
+        }
+        int[] sa = a.shape(), sb = b.shape();
+        Variable r = Variable.result("where", out, in(a, b), node -> {
+            Tensor c = node.save(cond);
+            Tensor nc = node.own(alias(notCond));
+            return g -> grads(
+                    node.needs(0) ? sumToShape(g.mul(c), sa) : null,
+                    node.needs(1) ? sumToShape(g.mul(nc), sb) : null);
+        });
+        notCond.close();
+        return r;
+    }
+
+    static Variable cast(Variable x, DType dtype) {
+        Tensor out = x.data().to(dtype);
+        if (!dtype.isFloating()) return Variable.constant(out);
+        DType from = x.dtype();
+        return Variable.result("to(" + dtype + ")", out, in(x), node -> g -> grads(g.to(from)));
+    }
+
+    // ---------------------------------------------------------------- matmul
+
+    /** The matrix product, with an explicit zero result when the inner dimension is empty. */
+    static Tensor matmulOrZeros(Tensor a, Tensor b) {
+        int k = a.size(-1);
+        if (k != 0 || b.size(-2) != 0) return a.matmul(b);
+        int m = a.size(-2), n = b.size(-1);
+        int batch = Math.max(a.rank() == 3 ? a.size(0) : 1, b.rank() == 3 ? b.size(0) : 1);
+        int[] shape = a.rank() == 2 && b.rank() == 2 ? new int[]{m, n} : new int[]{batch, m, n};
+        return Tensor.zeros(a.device(), a.dtype(), shape);
+    }
+
+    static Variable matmul(Variable a, Variable b) {
+        Tensor out = matmulOrZeros(a.data(), b.data());
+        int[] sa = a.shape(), sb = b.shape();
+        return Variable.result("matmul", out, in(a, b), node -> {
+            Tensor savedB = node.needs(0) ? node.save(b.data()) : null;
+            Tensor savedA = node.needs(1) ? node.save(a.data()) : null;
+            return g -> {
+                Tensor ga = null, gb = null;
+                if (node.needs(0)) ga = sumToShape(matmulOrZeros(g, savedB.transpose(-1, -2)), sa);
+                if (node.needs(1)) {
+                    if (sa.length == 3 && sb.length == 2) {
+                        // A shared weight: fold the batch into rows, one GEMM instead of a batch and a sum.
+                        int k = sa[2], n = sb[1];
+                        gb = matmulOrZeros(savedA.reshape(-1, k).transpose(0, 1), g.reshape(-1, n));
+                    } else {
+                        gb = sumToShape(matmulOrZeros(savedA.transpose(-1, -2), g), sb);
+                    }
+                }
+                return grads(ga, gb);
+            };
+        });
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    static Variable sum(Variable x, int axis, boolean keepDim) {
+        int d = Shapes.axis(axis, x.rank(), "sum");
+        int[] sx = x.shape();
+        return Variable.result("sum", x.data().sum(d, keepDim), in(x), node -> g -> grads((keepDim ? g : g.unsqueeze(d)).expand(sx)));
+    }
+
+    static Variable mean(Variable x, int axis, boolean keepDim) {
+        int d = Shapes.axis(axis, x.rank(), "mean");
+        int[] sx = x.shape();
+        int n = sx[d];
+        return Variable.result("mean", x.data().mean(d, keepDim), in(x),
+                node -> g -> grads((keepDim ? g : g.unsqueeze(d)).div(n).expand(sx)));
+    }
+
+    static Variable sumAll(Variable x) {
+        int[] sx = x.shape();
+        return Variable.result("sumAll", x.data().sumAll(), in(x), node -> g -> grads(broadcastScalar(g, sx)));
+    }
+
+    static Variable meanAll(Variable x) {
+        int[] sx = x.shape();
+        long n = x.numel();
+        Tensor out;
+        try (Tensor s = x.data().sumAll()) {
+            out = s.div(n);
+        }
+        return Variable.result("meanAll", out, in(x), node -> g -> grads(broadcastScalar(g.div(n), sx)));
+    }
+
+    private static Tensor broadcastScalar(Tensor g, int[] shape) {
+        int[] ones = new int[shape.length];
+        Arrays.fill(ones, 1);
+        return g.reshape(ones).expand(shape);
+    }
+
+    static Variable max(Variable x, int axis, boolean keepDim) {
+        int d = Shapes.axis(axis, x.rank(), "max");
+        int[] sx = x.shape();
+        Tensor out = x.data().max(d, keepDim);
+        return Variable.result("max", out, in(x), node -> {
+            Tensor argmax = node.own(x.data().argmax(d, true));
+            return g -> {
+                Tensor gx = Tensor.zeros(g.device(), g.dtype(), sx);
+                gx.scatterAddInPlace(d, argmax, keepDim ? g : g.unsqueeze(d));
+                return grads(gx);
+            };
+        });
+    }
+
+    static Variable softmax(Variable x, int axis, boolean log) {
+        int d = Shapes.axis(axis, x.rank(), log ? "logSoftmax" : "softmax");
+        Tensor out = log ? x.data().logSoftmax(d) : x.data().softmax(d);
+        return Variable.result(log ? "logSoftmax" : "softmax", out, in(x), node -> {
+            Tensor y = node.save(out);
+            if (log) {
+                // d logsoftmax: g - softmax * sum(g)
+                return g -> grads(g.sub(y.exp().mul(g.sum(d, true))));
+            }
+            // d softmax: y * (g - sum(g * y))
+            return g -> grads(y.mul(g.sub(g.mul(y).sum(d, true))));
+        });
+    }
+
+    // ---------------------------------------------------------------- views
+
+    static Variable reshape(Variable x, int[] shape) {
+        int[] sx = x.shape();
+        return Variable.result("reshape", x.data().reshape(shape), in(x), node -> g -> grads(g.reshape(sx)));
+    }
+
+    static Variable transpose(Variable x, int dim0, int dim1) {
+        return Variable.result("transpose", x.data().transpose(dim0, dim1), in(x), node -> g -> grads(g.transpose(dim0, dim1)));
+    }
+
+    static Variable permute(Variable x, int[] order) {
+        Tensor out = x.data().permute(order);
+        int[] inverse = new int[order.length];
+        for (int i = 0; i < order.length; i++) inverse[Shapes.axis(order[i], order.length, "permute")] = i;
+        return Variable.result("permute", out, in(x), node -> g -> grads(g.permute(inverse)));
+    }
+
+    static Variable slice(Variable x, int dim, int start, int end) {
+        int d = Shapes.axis(dim, x.rank(), "slice");
+        int[] sx = x.shape();
+        return Variable.result("slice", x.data().slice(d, start, end), in(x), node -> g -> grads(placeInZeros(g, sx, d, start)));
+    }
+
+    static Variable select(Variable x, int dim, int index) {
+        int d = Shapes.axis(dim, x.rank(), "select");
+        int[] sx = x.shape();
+        return Variable.result("select", x.data().select(d, index), in(x), node -> g -> grads(placeInZeros(g.unsqueeze(d), sx, d, index)));
+    }
+
+    /** A zero tensor of shape with g written at [start, start + g.size(d)) of dimension d. */
+    private static Tensor placeInZeros(Tensor g, int[] shape, int d, int start) {
+        Tensor out = Tensor.zeros(g.device(), g.dtype(), shape);
+        if (g.numel() > 0) out.scatterAddInPlace(d, rangeIndex(g, d, start), g);
+        return out;
+    }
+
+    /** I64 indices start, start+1, ... along dimension d, broadcast to like's shape. */
+    private static Tensor rangeIndex(Tensor like, int d, int start) {
+        int len = like.size(d);
+        long[] idx = new long[len];
+        for (int i = 0; i < len; i++) idx[i] = start + i;
+        int[] lineShape = new int[like.rank()];
+        Arrays.fill(lineShape, 1);
+        lineShape[d] = len;
+        try (Tensor line = Tensor.fromHost(like.device(), DType.I64, idx, lineShape)) {
+            return line.expand(like.shape());
+        }
+    }
+
+    static Variable unsqueeze(Variable x, int dim) {
+        int d = Shapes.axis(dim, x.rank() + 1, "unsqueeze");
+        return Variable.result("unsqueeze", x.data().unsqueeze(d), in(x), node -> g -> grads(g.squeeze(d)));
+    }
+
+    static Variable squeeze(Variable x, int dim) {
+        int d = Shapes.axis(dim, x.rank(), "squeeze");
+        return Variable.result("squeeze", x.data().squeeze(d), in(x), node -> g -> grads(g.unsqueeze(d)));
+    }
+
+    static Variable expand(Variable x, int[] shape) {
+        int[] sx = x.shape();
+        return Variable.result("expand", x.data().expand(shape), in(x), node -> g -> grads(sumToShape(g, sx)));
+    }
+
+    // ---------------------------------------------------------------- indexing
+
+    static Variable gather(Variable x, int axis, Tensor index) {
+        int d = Shapes.axis(axis, x.rank(), "gather");
+        int[] sx = x.shape();
+        return Variable.result("gather", x.data().gather(d, index), in(x), node -> {
+            Tensor idx = node.save(index);
+            return g -> {
+                Tensor gx = Tensor.zeros(g.device(), g.dtype(), sx);
+                if (g.numel() > 0) gx.scatterAddInPlace(d, idx, g);
+                return grads(gx);
+            };
+        });
+    }
+
+    static Variable indexSelect(Variable x, Tensor index) {
+        int[] sx = x.shape();
+        return Variable.result("indexSelect", x.data().indexSelect(index), in(x), node -> {
+            Tensor idx = node.save(index);
+            return g -> {
+                Tensor gx = Tensor.zeros(g.device(), g.dtype(), sx);
+                if (g.numel() > 0) {
+                    int[] lineShape = new int[sx.length];
+                    Arrays.fill(lineShape, 1);
+                    lineShape[0] = idx.size(0);
+                    gx.scatterAddInPlace(0, idx.reshape(lineShape).expand(g.shape()), g);
+                }
+                return grads(gx);
+            };
+        });
+    }
+
+    static Variable concat(int axis, Variable[] parts) {
+        if (parts.length == 0) throw new IllegalArgumentException("concat: needs at least one part");
+        Variable first = parts[0];
+        int d = Shapes.axis(axis, first.rank(), "concat");
+        int[] outShape = first.shape();
+        outShape[d] = 0;
+        for (Variable p : parts) {
+            int[] s = p.shape();
+            boolean fits = s.length == outShape.length && p.dtype() == first.dtype() && p.device().equals(first.device());
+            for (int i = 0; fits && i < s.length; i++) fits = i == d || s[i] == outShape[i];
+            if (!fits) {
+                throw new IllegalArgumentException("concat along " + d + ": part " + p.data().describe() + " on " + p.device()
+                        + " does not fit " + first.data().describe() + " on " + first.device());
+            }
+            outShape[d] += s[d];
+        }
+        Tensor out = Tensor.zeros(first.device(), first.dtype(), outShape);
+        int[] starts = new int[parts.length];
+        int offset = 0;
+        for (int i = 0; i < parts.length; i++) {
+            starts[i] = offset;
+            Tensor p = parts[i].data();
+            if (p.numel() > 0) {
+                try (Tensor idx = rangeIndex(p, d, offset)) {
+                    out.scatterAddInPlace(d, idx, p);
+                }
+            }
+            offset += p.size(d);
+        }
+        int[] lengths = Arrays.stream(parts).mapToInt(p -> p.size(d)).toArray();
+        return Variable.result("concat", out, parts.clone(), node -> g -> {
+            Tensor[] gs = new Tensor[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                if (node.needs(i)) gs[i] = g.slice(d, starts[i], starts[i] + lengths[i]);
+            }
+            return gs;
+        });
+    }
+}
