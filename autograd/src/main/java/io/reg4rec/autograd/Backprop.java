@@ -119,7 +119,7 @@ final class Backprop {
 
     /**
      * Nodes reachable from root, each before all nodes that produce its inputs (reverse post-order
-     * of an iterative depth-first walk). With {@code checkUsable}, fails naming the first node whose
+     * of an iterative depth-first walk). With {@code checkUsable}, fails naming the node nearest the root whose
      * saved tensors are gone, before any gradient is computed.
      */
     static List<Node> topologicalOrder(Node root, boolean checkUsable) {
@@ -145,11 +145,13 @@ final class Backprop {
             } else {
                 nodes.pop();
                 nextInput.pop();
-                if (checkUsable) node.checkUsable("backward");
                 postOrder.add(node);
             }
         }
         Collections.reverse(postOrder);
+        if (checkUsable) {
+            for (Node node : postOrder) node.checkUsable("backward");
+        }
         return postOrder;
     }
 }
