@@ -173,6 +173,42 @@ class BackwardTest {
         }
     }
 
+    private static long inUseBytes() {
+        return io.reg4rec.engine.Engine.backend(io.reg4rec.engine.Device.CPU).memoryStats().inUseBytes();
+    }
+
+    @Test
+    void backwardReleasesSavedTensorsUnlessTheGraphIsRetained() {
+        try (Variable x = Variable.parameter(T.randn(6, 64, 64), "x")) {
+            long before = inUseBytes();
+            Variable e = x.exp(), m = e.mul(x), loss = m.sumAll();
+            loss.backward();
+            e.close(); m.close(); loss.close();
+            x.zeroGrad();
+            assertEquals(before, inUseBytes(), "nothing outlives backward but the closed values");
+
+            Variable e2 = x.exp(), m2 = e2.mul(x), loss2 = m2.sumAll();
+            loss2.backward(null, true);
+            e2.close(); m2.close(); loss2.close();
+            x.zeroGrad();
+            assertTrue(inUseBytes() > before, "a retained graph keeps its saved tensors");
+            loss2.releaseGraph();
+            assertEquals(before, inUseBytes());
+        }
+    }
+
+    @Test
+    void gradCheckNamesTheInputWithAWrongGradient() {
+        // detach hides one path from the analytic gradient: analytic x, numeric 2x
+        GradCheck.Result r = GradCheck.of(v -> v[1].tanh().add(v[0].detach().mul(v[0])))
+                .input("y", T.randn(8, 3)).input("x", T.uniform(9, 1, 2, 3)).run();
+        assertFalse(r.passed(1e-3));
+        assertEquals("x", r.worstInput());
+        assertEquals(0.5, r.maxError(), 1e-6);
+        AssertionError e = assertThrows(AssertionError.class, () -> r.assertBelow(1e-3));
+        assertTrue(e.getMessage().contains("x[" + r.worstIndex() + "]"), e.getMessage());
+    }
+
     @Test
     void parametersAndGradsSurviveAStepScope() {
         try (Variable w = Variable.parameter(T.randn(4, 3, 2), "w")) {

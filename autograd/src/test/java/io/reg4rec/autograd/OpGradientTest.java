@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** A finite-difference gradient check (F64, CPU) for every differentiable op, edge cases included. */
 class OpGradientTest {
-    private static final double TOLERANCE = 1e-6;
+    private static final double TOLERANCE = 1e-5;
 
     private Scope scope;
 
@@ -288,7 +288,7 @@ class OpGradientTest {
         Variable xv = Variable.input(T.randn(44, 0, 3), "x");
         Variable wv = Variable.input(T.randn(45, 3, 4), "w");
         Variable loss = Losses.softmaxCrossEntropy(xv.matmul(wv), T.index(new long[0], 0));
-        assertEquals(0.0, loss.item());
+        assertEquals(0.0, loss.item(), 0.0);
         loss.backward();
         assertArrayEquals(new int[]{0, 3}, xv.grad().shape());
         assertArrayEquals(new double[12], T.values(wv.grad()));
