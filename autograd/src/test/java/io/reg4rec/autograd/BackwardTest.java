@@ -200,7 +200,7 @@ class BackwardTest {
     @Test
     void gradCheckNamesTheInputWithAWrongGradient() {
         // detach hides one path from the analytic gradient: analytic x, numeric 2x
-        GradCheck.Result r = GradCheck.of(v -> v[1].tanh().add(v[0].detach().mul(v[0])))
+        GradCheck.Result r = GradCheck.of(v -> v[0].tanh().add(v[1].detach().mul(v[1])))
                 .input("y", T.randn(8, 3)).input("x", T.uniform(9, 1, 2, 3)).run();
         assertFalse(r.passed(1e-3));
         assertEquals("x", r.worstInput());
