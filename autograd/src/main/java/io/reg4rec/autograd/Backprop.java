@@ -56,12 +56,15 @@ final class Backprop {
                     if (!retainGraph) node.release();
                     continue;
                 }
+                Tensor[] grads = null;
                 try (Scope temporaries = Scope.open()) {
-                    Tensor[] grads = node.backward(g);
+                    grads = node.backward(g);
                     claim(node, g, grads);
                     passOn(node, grads, pending);
                 } finally {
                     g.close();
+                    // on failure, gradients claimed but not yet passed on
+                    if (grads != null) for (Tensor left : grads) if (left != null) left.close();
                 }
                 if (!retainGraph) node.release();
             }
@@ -97,6 +100,7 @@ final class Backprop {
         for (int i = 0; i < grads.length; i++) {
             Tensor gi = grads[i];
             if (gi == null) continue;
+            grads[i] = null;   // consumed from here on
             Variable input = inputs[i];
             if (!input.requiresGrad()) {
                 gi.close();
