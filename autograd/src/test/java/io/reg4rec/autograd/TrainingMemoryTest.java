@@ -36,6 +36,7 @@ class TrainingMemoryTest {
         double lr = 0.2;
         long atStep10 = -1, atStep50 = -1;
         double firstLoss = Double.NaN, lastLoss = Double.NaN;
+        long beforeTraining = inUseBytes();
         try {
             for (int step = 1; step <= 50; step++) {
                 try (Scope s = Scope.open()) {
@@ -59,6 +60,7 @@ class TrainingMemoryTest {
                 if (step == 50) atStep50 = inUseBytes();
             }
             assertEquals(atStep10, atStep50, "CPU bytes in use at step 10 and step 50");
+            assertEquals(beforeTraining, atStep50, "with gradients zeroed, only parameters and data remain");
             assertTrue(lastLoss < firstLoss * 0.8, "the loss falls: " + firstLoss + " -> " + lastLoss);
             for (Variable p : params) assertFalse(p.data().isClosed());
         } finally {
