@@ -4,8 +4,6 @@ import io.reg4rec.engine.DType;
 import io.reg4rec.engine.Device;
 import io.reg4rec.engine.Tensor;
 
-import java.util.Arrays;
-
 /**
  * A tensor in a differentiable computation: its value, whether it needs a gradient, and (for
  * results of ops) the {@link Node} that produced it.
@@ -257,6 +255,4 @@ public final class Variable implements AutoCloseable {
 
     /** Concatenation along an axis; all parts share dtype, device, rank and the other dimensions. */
     public static Variable concat(int axis, Variable... parts) { return Ops.concat(axis, parts); }
-
-    static String shapeText(int[] shape) { return Arrays.toString(shape); }
 }
