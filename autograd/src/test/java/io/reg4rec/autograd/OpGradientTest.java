@@ -266,6 +266,25 @@ class OpGradientTest {
         check(v -> v[0].to(DType.F64).mul(v[0]), "x", T.randn(39, 4));
     }
 
+    @Test
+    void bf16ForwardSendsF32GradientsToF32MasterWeights() {
+        Tensor w0 = T.randn(48, 8, 4), x0 = T.randn(49, 5, 8);
+        double[][] grads = new double[2][];
+        for (int run = 0; run < 2; run++) {
+            boolean bf16 = run == 1;
+            Variable w = Variable.input(w0.to(DType.F32), "w");
+            Variable x = Variable.constant(x0.to(DType.F32));
+            Variable y = bf16 ? x.to(DType.BF16).matmul(w.to(DType.BF16)).to(DType.F32) : x.matmul(w);
+            y.tanh().sumAll().backward();
+            assertEquals(DType.F32, w.grad().dtype());
+            grads[run] = T.values(w.grad());
+            w.zeroGrad();
+        }
+        double scale = 0;
+        for (double g : grads[0]) scale = Math.max(scale, Math.abs(g));
+        assertArrayEquals(grads[0], grads[1], 0.05 * scale, "bf16 gradients within bf16 rounding of fp32");
+    }
+
     // ---------------------------------------------------------------- losses and empty batches
 
     @Test
