@@ -49,7 +49,7 @@ echo "bundle: $bundle"; cat "$bundle/BUNDLE-INFO" 2>/dev/null; echo "results: $o
 
 banner "cuBLAS compatibility library (libcublas.so.12 -> libcublas.so.13)"
 shim_dir=$work/cublas-compat
-if "$bundle/cublas-compat/build.sh" "$shim_dir"; then
+if bash "$bundle/cublas-compat/build.sh" "$shim_dir"; then
   record shim 0
 else
   record shim 1
@@ -69,6 +69,8 @@ nvidia-smi -L || echo "nvidia-smi failed"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>/dev/null
 
 java=$bundle/runtime/bin/java
+# A copy that lost its file modes (some transfers do) still runs.
+[ -x "$java" ] || chmod +x "$bundle"/runtime/bin/* "$bundle"/runtime/lib/jspawnhelper 2>/dev/null
 java_opts=(--add-modules jdk.incubator.vector -Xss4m -Dreg4rec.device=cuda -Djava.io.tmpdir="$work"
            -XX:ErrorFile="$out/hs_err_pid%p.log")
 shopt -s nullglob
