@@ -5,10 +5,14 @@ Times torch.matmul for square fp32 and bf16 problems on one CUDA device and prin
 object per line with GpuBench's fields:
   {"bench":"gemm","impl":"torch","dtype":"f32"|"bf16","m":..,"n":..,"k":..,"median_ms":..,"tflops":..}
 
-fp32 runs with TF32 disabled (torch.backends.cuda.matmul.allow_tf32 = False), so it is a true
-fp32 GEMM like the engine's; bf16 accumulates in fp32 inside cuBLAS. Timing: CUDA events around
-each call, after warm-up, median over --reps calls (default 30). Inputs are not rotated: at these
-sizes the operands exceed what the L2 cache could keep warm between calls to any useful degree.
+fp32 runs with TF32 disabled (torch.backends.cuda.matmul.allow_tf32 = False, or its successor
+fp32_precision = "ieee" on PyTorch >= 2.9), so it is a true fp32 GEMM like the engine's. bf16
+accumulates in fp32, with reduced-precision (bf16) split-K reductions switched off as well, since
+the engine's bf16 GEMM accumulates in fp32 throughout.
+
+Timing: CUDA events around each call, after warm-up, median over --reps calls (default 30).
+Inputs are not rotated: GEMMs of these sizes are compute-bound and re-read their operands from
+L2 many times within one call, so what the previous call left in L2 changes little.
 """
 import argparse
 import json
@@ -18,6 +22,26 @@ import sys
 import torch
 
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
+
+
+def disable_tf32():
+    """Makes fp32 matmuls true fp32 and says which switch did it. PyTorch 2.9 added
+    torch.backends.cuda.matmul.fp32_precision and deprecated allow_tf32; the two must not be
+    mixed, so the newer one is used when present."""
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):
+        matmul.fp32_precision = "ieee"
+        return f"torch.backends.cuda.matmul.fp32_precision = {matmul.fp32_precision!r}"
+    matmul.allow_tf32 = False
+    return f"torch.backends.cuda.matmul.allow_tf32 = {matmul.allow_tf32}"
+
+
+def disable_bf16_reduced_precision_reduction():
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "allow_bf16_reduced_precision_reduction"):
+        matmul.allow_bf16_reduced_precision_reduction = False
+        return "allow_bf16_reduced_precision_reduction = False"
+    return "allow_bf16_reduced_precision_reduction not present in this torch"
 
 
 def time_matmul(a, b, out, warmup, reps):
@@ -50,11 +74,11 @@ def main():
         print("gemm_peer: CUDA is not available to PyTorch", file=sys.stderr)
         return 1
 
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    tf32_setting = disable_tf32()
+    bf16_setting = disable_bf16_reduced_precision_reduction()
     device = torch.device(args.device)
     print(f"gemm_peer: torch {torch.__version__}, {torch.cuda.get_device_name(device)}, "
-          f"allow_tf32={torch.backends.cuda.matmul.allow_tf32} (fp32 is true fp32)", file=sys.stderr)
+          f"TF32 disabled ({tf32_setting}): fp32 is true fp32; bf16: {bf16_setting}", file=sys.stderr)
 
     generator = torch.Generator(device=device).manual_seed(1234)
     for dtype_name in args.dtypes.split(","):
@@ -67,7 +91,8 @@ def main():
             median_ms = time_matmul(a, b, out, args.warmup, args.reps)
             tflops = 2.0 * m * n * k / (median_ms * 1e-3) / 1e12
             print(json.dumps({"bench": "gemm", "impl": "torch", "dtype": dtype_name.strip(), "m": m, "n": n, "k": k,
-                              "median_ms": round(median_ms, 5), "tflops": round(tflops, 2)}), flush=True)
+                              "median_ms": round(median_ms, 5), "tflops": round(tflops, 2)},
+                             separators=(",", ":")), flush=True)
             del a, b, out
             torch.cuda.empty_cache()
     return 0
