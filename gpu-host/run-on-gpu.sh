@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Runs the project's GPU tests and benchmarks ON the GPU host, from an unpacked bundle made by
+# gpu-host/make-bundle.sh. The host needs gcc, CUDA 13 under /usr/local/cuda and python3 with
+# torch; no Java, Maven or network (the bundle brings its own Java runtime and jars).
+#
+# Stages: build the libcublas.so.12 compatibility library, list the GPUs, the engine check
+# (CUDA vs CPU), the JUnit tests tagged gpu, the engine's GEMM benchmark (GpuBench, when the
+# bundle has it), the PyTorch peer, and a table joining the two benchmarks.
+#
+# Usage: run-on-gpu.sh [--tests-only | --bench-only] [--all-tests] [--sanitize] [--tag TAG]
+#   --tests-only   engine check and tests, no benchmarks
+#   --bench-only   benchmarks only
+#   --all-tests    every test, not only those tagged gpu (the CPU ones too)
+#   --sanitize     run the tests under compute-sanitizer (memcheck); much slower
+#   --tag TAG      run the tests tagged TAG instead of gpu
+# Logs and results go to $OUT when set (files there come back from the host), else ./gpu-results.
+# Exit status: non-zero when a stage failed (tests, engine check, benchmark or shim build).
+set -uo pipefail
+
+bundle=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$PWD/gpu-results}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+run_tests=1 run_bench=1 all_tests=0 sanitize=0 tag=gpu
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tests-only) run_bench=0 ;;
+    --bench-only) run_tests=0 ;;
+    --all-tests) all_tests=1 ;;
+    --sanitize) sanitize=1 ;;
+    --tag) tag=${2:?--tag needs a value}; shift ;;
+    -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run-on-gpu: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+exec > >(tee "$out/run.log") 2>&1
+tee_pid=$!
+declare -A status=()
+stage_order=()
+record() { status[$1]=$2; stage_order+=("$1"); }
+banner() { echo; echo "=== $* ==="; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/reg4rec-gpu.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+echo "bundle: $bundle"; cat "$bundle/BUNDLE-INFO" 2>/dev/null; echo "results: $out"
+
+banner "cuBLAS compatibility library (libcublas.so.12 -> libcublas.so.13)"
+shim_dir=$work/cublas-compat
+if bash "$bundle/cublas-compat/build.sh" "$shim_dir"; then
+  record shim 0
+else
+  record shim 1
+  echo "run-on-gpu: the compatibility library did not build; JCublas will not load" >&2
+fi
+export LD_LIBRARY_PATH="$shim_dir:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Load it once on its own to report what libcublas.so.13 lacks of what JCublas2 imports.
+if [ -f "$shim_dir/libcublas.so.12" ] && command -v python3 >/dev/null; then
+  REG4REC_CUBLAS_COMPAT_VERBOSE=1 python3 -c "import ctypes; ctypes.CDLL('$shim_dir/libcublas.so.12')" \
+    > "$out/cublas-compat.txt" 2>&1
+  head -1 "$out/cublas-compat.txt"
+  echo "(full list of unresolved functions: cublas-compat.txt)"
+fi
+
+banner "GPUs"
+nvidia-smi -L || echo "nvidia-smi failed"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>/dev/null
+
+java=$bundle/runtime/bin/java
+# A copy that lost its file modes (some transfers do) still runs.
+[ -x "$java" ] || chmod +x "$bundle"/runtime/bin/* "$bundle"/runtime/lib/jspawnhelper 2>/dev/null
+java_opts=(--add-modules jdk.incubator.vector -Xss4m -Dreg4rec.device=cuda -Djava.io.tmpdir="$work"
+           -XX:ErrorFile="$out/hs_err_pid%p.log")
+shopt -s nullglob
+class_dirs=("$bundle"/classes/*)
+test_dirs=("$bundle"/test-classes/*)
+jars=("$bundle"/lib/*.jar)
+junit_jar=("$bundle"/lib/junit/junit-platform-console-standalone-*.jar)
+shopt -u nullglob
+join() { local IFS=:; echo "$*"; }
+classpath=$(join "${test_dirs[@]}" "${class_dirs[@]}" "${jars[@]}")
+has_class() { [ -f "$bundle/classes/$1/$(echo "$2" | tr . /).class" ]; }
+"$java" --add-modules jdk.incubator.vector -version 2>&1 | grep -v incubator | head -1
+
+if [ "$run_tests" = 1 ]; then
+  if has_class train io.reg4rec.train.EngineCheck; then
+    banner "engine check on cuda (compared with the CPU backend)"
+    "$java" "${java_opts[@]}" -cp "$classpath" io.reg4rec.train.EngineCheck --device cuda 2>&1 | tee "$out/engine-check.txt"
+    record engine-check "${PIPESTATUS[0]}"
+  fi
+
+  banner "JUnit tests ($([ "$all_tests" = 1 ] && echo all || echo "tag $tag")$([ "$sanitize" = 1 ] && echo ', under compute-sanitizer'))"
+  if [ ${#test_dirs[@]} -eq 0 ]; then
+    echo "run-on-gpu: the bundle has no test classes"
+    record tests 1
+  else
+    filter=()
+    [ "$all_tests" = 1 ] || filter=(--include-tag "$tag")
+    launcher=("$java" "${java_opts[@]}" -cp "$(join "${junit_jar[@]}"):$classpath"
+              org.junit.platform.console.ConsoleLauncher execute --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
+              --scan-class-path "$(join "${test_dirs[@]}")" "${filter[@]}" --reports-dir "$out/junit-reports")
+    if [ "$sanitize" = 1 ]; then
+      sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+      # The JVM itself is not CUDA code; only CUDA API and kernel errors are of interest.
+      "$sanitizer" --tool memcheck --target-processes all --error-exitcode 86 \
+        --log-file "$out/compute-sanitizer.log" "${launcher[@]}" 2>&1 | tee "$out/tests.txt"
+      rc=${PIPESTATUS[0]}
+      [ "$rc" = 86 ] && echo "compute-sanitizer reported errors: see compute-sanitizer.log"
+      tail -5 "$out/compute-sanitizer.log" 2>/dev/null
+    else
+      "${launcher[@]}" 2>&1 | tee "$out/tests.txt"
+      rc=${PIPESTATUS[0]}
+    fi
+    record tests "$rc"
+  fi
+fi
+
+if [ "$run_bench" = 1 ]; then
+  banner "engine GEMM benchmark (io.reg4rec.bench.gpu.GpuBench)"
+  if has_class bench io.reg4rec.bench.gpu.GpuBench; then
+    # shellcheck disable=SC2086  # GPUBENCH_ARGS is a list of words on purpose
+    "$java" "${java_opts[@]}" -cp "$classpath" io.reg4rec.bench.gpu.GpuBench ${GPUBENCH_ARGS:-} \
+      2> "$out/gpubench.err" | tee "$out/gpubench.jsonl"
+    record gpubench "${PIPESTATUS[0]}"
+    cat "$out/gpubench.err"
+  else
+    echo "not in this bundle: skipped"
+  fi
+
+  banner "PyTorch peer (bench/torch/gemm_peer.py)"
+  python3 "$bundle/torch/gemm_peer.py" 2> "$out/torch-gemm.err" | tee "$out/torch-gemm.jsonl"
+  record torch-peer "${PIPESTATUS[0]}"
+  cat "$out/torch-gemm.err"
+
+  banner "GEMM: ours vs torch (torch/ours > 1: ours faster)"
+  python3 "$bundle/summarize_gemm.py" "$out/gpubench.jsonl" "$out/torch-gemm.jsonl" | tee "$out/gemm-summary.txt"
+fi
+
+banner "summary"
+failed=0
+for s in "${stage_order[@]}"; do
+  printf '  %-14s %s\n' "$s" "$([ "${status[$s]}" = 0 ] && echo ok || echo "FAILED (exit ${status[$s]})")"
+  [ "${status[$s]}" = 0 ] || failed=1
+done
+echo "logs: $out"
+exec >&- 2>&-
+wait "$tee_pid" 2>/dev/null
+exit $failed
