@@ -1,0 +1,245 @@
+package io.reg4rec.engine.cpu;
+
+import io.reg4rec.engine.Bf16;
+import io.reg4rec.engine.DType;
+import io.reg4rec.engine.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * Batched GEMM for the CPU backend. fp32 (and bf16, widened to fp32 first): C is cut into
+ * MC x NC tiles, handed out to the pool; each tile walks K in KC steps, packs its A block into
+ * MR-row panels and its B block into NR-column panels (transposes are absorbed by packing), and
+ * runs the register-blocked micro-kernel over them. Each C element is one FMA chain in k order,
+ * so results are identical for any thread count, tile size or kernel. F64 is a plain loop.
+ */
+final class Gemm {
+    private Gemm() {}
+
+    static final GemmKernel KERNEL = pickKernel();
+    static final int KC = 256;
+    static final int MC = KERNEL.mr() * 24;
+    static final int NC = KERNEL.nr() * 16;
+    /** Below this many multiply-adds a GEMM runs on the calling thread. */
+    private static final long PARALLEL_MIN_FMAS = 1L << 18;
+
+    private static GemmKernel pickKernel() {
+        if (vectorApiPresent()) {
+            try {
+                return (GemmKernel) Class.forName("io.reg4rec.engine.cpu.VectorGemmKernel").getDeclaredConstructor().newInstance();
+            } catch (ReflectiveOperationException | LinkageError e) {
+                return new ScalarGemmKernel();
+            }
+        }
+        return new ScalarGemmKernel();
+    }
+
+    /** True when the JVM was started with the incubating Vector API module. */
+    static boolean vectorApiPresent() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
+    /** Name of the micro-kernel in use, for benchmarks and logs. */
+    static String kernelName() {
+        return KERNEL.getClass().getSimpleName() + " " + KERNEL.mr() + "x" + KERNEL.nr();
+    }
+
+    /** A GEMM operand: element (row, col) of batch t at offset + t*batchStride + row*rowStride + col*colStride. */
+    record Operand(Object array, long offset, long batchStride, long rowStride, long colStride) {}
+
+    static void matmul(View a, boolean ta, View b, boolean tb, View out, Tensor at, Tensor bt, Tensor ot) {
+        if (a.shape.length != 3 || b.shape.length != 3 || out.shape.length != 3) {
+            throw new IllegalArgumentException("matmul: backend operands must be rank 3, got " + at.describe() + ", " + bt.describe() + " -> " + ot.describe());
+        }
+        int batch = out.shape[0], m = out.shape[1], n = out.shape[2];
+        int am = ta ? a.shape[2] : a.shape[1], ak = ta ? a.shape[1] : a.shape[2];
+        int bk = tb ? b.shape[2] : b.shape[1], bn = tb ? b.shape[1] : b.shape[2];
+        if (am != m || bn != n || ak != bk || a.shape[0] != batch || b.shape[0] != batch) {
+            throw new IllegalArgumentException("matmul: shapes do not fit: " + at.describe() + (ta ? "^T" : "") + " x "
+                    + bt.describe() + (tb ? "^T" : "") + " -> " + ot.describe());
+        }
+        if (a.dtype != b.dtype) throw new IllegalArgumentException("matmul: dtype mismatch " + at.describe() + " vs " + bt.describe());
+        if (a.dtype != DType.F32 && a.dtype != DType.BF16 && a.dtype != DType.F64) {
+            throw new IllegalArgumentException("matmul: supports F32, BF16 and F64 on the CPU, got " + at.describe());
+        }
+        if (out.dtype != DType.F32 && out.dtype != a.dtype) {
+            throw new IllegalArgumentException("matmul: output must be F32 or the inputs' dtype, got " + ot.describe() + " for " + at.describe());
+        }
+        if (!out.contiguous) throw new IllegalArgumentException("matmul: output " + ot.describe() + " must be contiguous");
+        if ((a.strides[2] != 1 && a.shape[2] > 1) || (b.strides[2] != 1 && b.shape[2] > 1)) {
+            throw new IllegalArgumentException("matmul: operands need a unit stride in the last dimension, got strides "
+                    + Arrays.toString(a.strides) + " and " + Arrays.toString(b.strides));
+        }
+        int k = ak;
+        long outElems = (long) batch * m * n;
+        if (outElems == 0) return;
+        if (a.dtype == DType.F64) {
+            gemmF64(operand(a, ta), operand(b, tb), out, batch, m, n, k);
+            return;
+        }
+        Operand opA = widen(a, ta), opB = widen(b, tb);
+        if (out.dtype == DType.F32) {
+            gemmF32(opA, opB, (float[]) out.array, out.offset, batch, m, n, k);
+        } else {
+            float[] tmp = new float[(int) outElems];
+            gemmF32(opA, opB, tmp, 0, batch, m, n, k);
+            short[] dst = (short[]) out.array;
+            int base = (int) out.offset;
+            CpuPool.parallelFor(outElems, 1 << 15, (s, e) -> {
+                for (long i = s; i < e; i++) dst[base + (int) i] = Bf16.fromFloat(tmp[(int) i]);
+            });
+        }
+    }
+
+    /** The operand's (row, col) addressing after an optional transpose; the last dim has stride 1. */
+    private static Operand operand(View v, boolean transposed) {
+        long ld = v.strides[1];
+        long bs = v.shape[0] == 1 ? 0 : v.strides[0];
+        return transposed ? new Operand(v.array, v.offset, bs, 1, ld) : new Operand(v.array, v.offset, bs, ld, 1);
+    }
+
+    /** F32 operands as they are; BF16 operands widened to fp32 over the span they address. */
+    private static Operand widen(View v, boolean transposed) {
+        Operand op = operand(v, transposed);
+        if (v.dtype == DType.F32) return op;
+        long last = v.offset;
+        for (int d = 0; d < 3; d++) if (v.shape[d] > 0) last += (long) (v.shape[d] - 1) * v.strides[d];
+        int first = (int) v.offset, span = (int) (last - first + 1);
+        short[] src = (short[]) v.array;
+        float[] wide = new float[span];
+        for (int i = 0; i < span; i++) wide[i] = Bf16.toFloat(src[first + i]);
+        return new Operand(wide, 0, op.batchStride(), op.rowStride(), op.colStride());
+    }
+
+    // ---------------------------------------------------------------- fp32
+
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[][]{
+            new float[MC * KC], new float[KC * NC], new float[KERNEL.mr() * KERNEL.nr()]});
+
+    static void gemmF32(Operand a, Operand b, float[] c, long cOffset, int batch, int m, int n, int k) {
+        if (k == 0) {
+            Arrays.fill(c, (int) cOffset, (int) (cOffset + (long) batch * m * n), 0f);
+            return;
+        }
+        int mBlocks = (m + MC - 1) / MC, nBlocks = (n + NC - 1) / NC;
+        int tiles = batch * mBlocks * nBlocks;
+        java.util.function.IntConsumer tile = t -> {
+            int bt = t / (mBlocks * nBlocks), r = t % (mBlocks * nBlocks);
+            int i0 = (r / nBlocks) * MC, j0 = (r % nBlocks) * NC;
+            computeTile(a, b, c, cOffset + (long) bt * m * n, n, bt, i0, Math.min(MC, m - i0), j0, Math.min(NC, n - j0), k);
+        };
+        if ((long) batch * m * n * k < PARALLEL_MIN_FMAS || tiles == 1) {
+            for (int t = 0; t < tiles; t++) tile.accept(t);
+        } else {
+            CpuPool.forEachTask(tiles, tile);
+        }
+    }
+
+    private static void computeTile(Operand a, Operand b, float[] c, long cBase, int ldc, int bt,
+                                    int i0, int mc, int j0, int nc, int k) {
+        GemmKernel kernel = KERNEL;
+        int mr = kernel.mr(), nr = kernel.nr();
+        float[][] buf = BUFFERS.get();
+        float[] ap = buf[0], bp = buf[1], edge = buf[2];
+        long aBase = a.offset() + bt * a.batchStride(), bBase = b.offset() + bt * b.batchStride();
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int kc = Math.min(KC, k - p0);
+            boolean accumulate = p0 > 0;
+            packA(a, aBase, i0, mc, p0, kc, ap, mr);
+            packB(b, bBase, j0, nc, p0, kc, bp, nr);
+            for (int ip = 0; ip < mc; ip += mr) {
+                int rows = Math.min(mr, mc - ip);
+                int aOff = ip * kc;
+                for (int jp = 0; jp < nc; jp += nr) {
+                    int cols = Math.min(nr, nc - jp);
+                    int bOff = jp * kc;
+                    int cOff = (int) (cBase + (long) (i0 + ip) * ldc + j0 + jp);
+                    if (rows == mr && cols == nr) {
+                        kernel.compute(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate);
+                    } else {
+                        // Partial tile: run the same kernel on a zero-padded scratch tile.
+                        Arrays.fill(edge, 0f);
+                        if (accumulate) for (int r = 0; r < rows; r++) System.arraycopy(c, cOff + r * ldc, edge, r * nr, cols);
+                        kernel.compute(kc, ap, aOff, bp, bOff, edge, 0, nr, true);
+                        for (int r = 0; r < rows; r++) System.arraycopy(edge, r * nr, c, cOff + r * ldc, cols);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Packs A[i0..i0+mc, p0..p0+kc] into MR-row panels: panel q holds (p, r) at q*kc*MR + p*MR + r. */
+    static void packA(Operand a, long base, int i0, int mc, int p0, int kc, float[] ap, int mr) {
+        float[] src = (float[]) a.array();
+        long rs = a.rowStride(), cs = a.colStride();
+        for (int ip = 0; ip < mc; ip += mr) {
+            int rows = Math.min(mr, mc - ip);
+            int dst = ip * kc;
+            if (cs == 1) {
+                for (int r = 0; r < rows; r++) {
+                    int s = (int) (base + (i0 + ip + r) * rs + p0);
+                    for (int p = 0; p < kc; p++) ap[dst + p * mr + r] = src[s + p];
+                }
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    int s = (int) (base + (long) (p0 + p) * cs + (i0 + ip) * rs);
+                    int d = dst + p * mr;
+                    for (int r = 0; r < rows; r++) ap[d + r] = src[(int) (s + r * rs)];
+                }
+            }
+            if (rows < mr) {
+                for (int p = 0; p < kc; p++) for (int r = rows; r < mr; r++) ap[dst + p * mr + r] = 0f;
+            }
+        }
+    }
+
+    /** Packs B[p0..p0+kc, j0..j0+nc] into NR-column panels: panel q holds (p, j) at q*kc*NR + p*NR + j. */
+    static void packB(Operand b, long base, int j0, int nc, int p0, int kc, float[] bp, int nr) {
+        float[] src = (float[]) b.array();
+        long rs = b.rowStride(), cs = b.colStride();
+        for (int jp = 0; jp < nc; jp += nr) {
+            int cols = Math.min(nr, nc - jp);
+            int dst = jp * kc;
+            if (cs == 1) {
+                for (int p = 0; p < kc; p++) {
+                    int s = (int) (base + (long) (p0 + p) * rs + j0 + jp);
+                    System.arraycopy(src, s, bp, dst + p * nr, cols);
+                }
+            } else {
+                for (int j = 0; j < cols; j++) {
+                    int s = (int) (base + (long) (j0 + jp + j) * cs + p0 * rs);
+                    for (int p = 0; p < kc; p++) bp[dst + p * nr + j] = src[(int) (s + p * rs)];
+                }
+            }
+            if (cols < nr) {
+                for (int p = 0; p < kc; p++) Arrays.fill(bp, dst + p * nr + cols, dst + p * nr + nr, 0f);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- fp64
+
+    /** F64 reference GEMM: rows split over the pool, each element summed over k in order. */
+    private static void gemmF64(Operand a, Operand b, View out, int batch, int m, int n, int k) {
+        double[] av = (double[]) a.array(), bv = (double[]) b.array();
+        long rows = (long) batch * m;
+        long grain = Math.max(1, PARALLEL_MIN_FMAS / Math.max(1L, (long) n * Math.max(k, 1)));
+        CpuPool.parallelFor(rows, grain, (s, e) -> {
+            double[] acc = new double[n];
+            double[] bRow = new double[n];
+            for (long row = s; row < e; row++) {
+                int bt = (int) (row / m), i = (int) (row % m);
+                Arrays.fill(acc, 0.0);
+                long aRow = a.offset() + bt * a.batchStride() + i * a.rowStride();
+                long bBase = b.offset() + bt * b.batchStride();
+                for (int p = 0; p < k; p++) {
+                    double x = av[(int) (aRow + p * a.colStride())];
+                    long bp = bBase + p * b.rowStride();
+                    for (int j = 0; j < n; j++) bRow[j] = bv[(int) (bp + j * b.colStride())];
+                    for (int j = 0; j < n; j++) acc[j] += x * bRow[j];
+                }
+                out.storeDouble(row * n, n, acc);
+            }
+        });
+    }
+}
