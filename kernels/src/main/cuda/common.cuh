@@ -54,7 +54,7 @@ __device__ __forceinline__ float bf16_to_float(bf16_t h) {
 
 __device__ __forceinline__ bf16_t float_to_bf16(float f) {
     uint32_t u = __float_as_uint(f);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16_t)((u >> 16) | 0x0040u);  // quiet NaN, sign kept
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16_t)(((u >> 16) & 0x8000u) | 0x7FC0u);  // canonical quiet NaN, sign kept
     u += 0x7FFFu + ((u >> 16) & 1u);
     return (bf16_t)(u >> 16);
 }
@@ -110,9 +110,19 @@ __device__ __forceinline__ float fp8_to_float(fp8_t c) {
 // E4M3 (OCP "fn" variant): bias 7, no infinities, S.1111.111 is NaN, max 448 = 0x7E.
 __device__ __forceinline__ fp8_t float_to_e4m3(float f) { return float_to_fp8<3, 7, 0x7E, 0x7F>(f); }
 __device__ __forceinline__ float e4m3_to_float(fp8_t c) { return fp8_to_float<3, 7, false>(c); }
-// E5M2: bias 15, IEEE-like infinities and NaNs, max 57344 = 0x7B; NaN written as 0x7E.
-__device__ __forceinline__ fp8_t float_to_e5m2(float f) { return float_to_fp8<2, 15, 0x7B, 0x7E>(f); }
+// E5M2: bias 15, IEEE-like infinities and NaNs, max 57344 = 0x7B; NaN written as S.1111111 (0x7F).
+__device__ __forceinline__ fp8_t float_to_e5m2(float f) { return float_to_fp8<2, 15, 0x7B, 0x7F>(f); }
 __device__ __forceinline__ float e5m2_to_float(fp8_t c) { return fp8_to_float<2, 15, true>(c); }
+
+// fp64 -> fp32 with round-to-odd: a later round-to-nearest-even to a format with at least two
+// fewer significand bits (bf16, fp8) then equals one direct rounding of the double (as the CPU's
+// Bf16.fromDouble / Fp8.*FromDouble do). Truncation gives the lower-magnitude neighbour; when
+// inexact, setting the last bit picks whichever neighbour is odd.
+__device__ __forceinline__ float double_to_float_round_to_odd(double d) {
+    float f = __double2float_rz(d);
+    if (f != f || (double)f == d) return f;
+    return __uint_as_float(__float_as_uint(f) | 1u);
+}
 
 // ---------------------------------------------------------------- dtype traits
 
@@ -174,6 +184,27 @@ template <> __device__ __forceinline__ int32_t convert_compute<int32_t, int32_t>
 template <> __device__ __forceinline__ int64_t convert_compute<int64_t, int32_t>(int32_t v) { return (int64_t)v; }
 template <> __device__ __forceinline__ int32_t convert_compute<int32_t, int64_t>(int64_t v) { return (int32_t)v; }
 template <> __device__ __forceinline__ int64_t convert_compute<int64_t, int64_t>(int64_t v) { return v; }
+
+// Stores a double with one rounding (fp32: RNE; bf16 / fp8: round-to-odd to fp32, then RNE);
+// integers truncate toward zero with saturation, NaN -> 0 (Java's (int) / (long) casts).
+template <typename Tag> __device__ __forceinline__ typename Dt<Tag>::storage store_double(double d);
+template <> __device__ __forceinline__ float store_double<float>(double d) { return __double2float_rn(d); }
+template <> __device__ __forceinline__ bf16_t store_double<bf16_t>(double d) { return float_to_bf16(double_to_float_round_to_odd(d)); }
+template <> __device__ __forceinline__ fp8_t store_double<e4m3_tag>(double d) { return float_to_e4m3(double_to_float_round_to_odd(d)); }
+template <> __device__ __forceinline__ fp8_t store_double<e5m2_tag>(double d) { return float_to_e5m2(double_to_float_round_to_odd(d)); }
+template <> __device__ __forceinline__ int32_t store_double<int32_t>(double d) { return __double2int_rz(d); }
+template <> __device__ __forceinline__ int64_t store_double<int64_t>(double d) { return __double2ll_rz(d); }
+
+// Device-side error reports, read by the host at its next synchronisation: err[0] is the kind
+// (the first report wins), err[1] and err[2] its details.
+#define DEVICE_ERROR_INDEX 1ull
+#define DEVICE_ERROR_INT_DIV_ZERO 2ull
+__device__ __forceinline__ void report_device_error(unsigned long long* err, unsigned long long kind, long long a, long long b) {
+    if (atomicCAS(err, 0ull, kind) == 0ull) {
+        err[1] = (unsigned long long)a;
+        err[2] = (unsigned long long)b;
+    }
+}
 
 // Instantiates MACRO(name_suffix, tag) for every dtype the CUDA backend supports.
 #define FOR_ALL_DTYPES(MACRO) \

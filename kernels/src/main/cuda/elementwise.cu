@@ -2,12 +2,15 @@
 //
 // Entry points (one per dtype suffix f32, bf16, e4m3, e5m2, i32, i64):
 //   unary_<dt>(int op, Strided layout, const T* x, T* out, long long n)
-//   binary_<dt>(int op, Strided layout, const T* a, const T* b, T* out, long long n)
-//   scalar_<dt>(int op, Strided layout, const T* a, float sf, long long si, int scalarFirst, T* out, long long n)
+//   binary_<dt>(int op, Strided layout, const T* a, const T* b, T* out, long long n, unsigned long long* err)
+//   scalar_<dt>(int op, Strided layout, const T* a, double sd, long long si, int integral, int scalarFirst,
+//               T* out, long long n, unsigned long long* err)
 // layout.size is out's shape; layout.stride[0] (and [1] for b) are the inputs' element strides
 // (0 for broadcast dimensions). out is contiguous, so out[i] is logical element i.
 // Floating dtypes compute in fp32 and round on store; integers compute in their own type.
-// Op codes are the ordinals of io.reg4rec.engine.UnaryOp / BinaryOp.
+// Op codes are the ordinals of io.reg4rec.engine.UnaryOp / BinaryOp. An integer division by zero
+// cannot throw in a kernel: it writes 0 and is reported through err (see common.cuh), which the
+// host turns into an ArithmeticException at its next synchronisation.
 //
 // Work split: a 1-D grid-stride loop, one logical element per thread per iteration; the grid is
 // capped on the host, so any n (64-bit) is covered.
@@ -32,7 +35,7 @@ __device__ __forceinline__ float unary_float(int op, float x) {
         case U_RECIPROCAL: return 1.0f / x;
         case U_TANH: return tanhf(x);
         case U_SIGMOID: return 1.0f / (1.0f + expf(-x));
-        case U_RELU: return x > 0.0f ? x : 0.0f;
+        case U_RELU: return (x > 0.0f || x != x) ? x : 0.0f;  // NaN passes through
         case U_GELU: {
             float t = tanhf(GELU_C * (x + GELU_A * x * x * x));
             return 0.5f * x * (1.0f + t);
@@ -63,9 +66,13 @@ __device__ __forceinline__ float binary_float(int op, float a, float b) {
         case B_SUB: return a - b;
         case B_MUL: return a * b;
         case B_DIV: return a / b;
-        // Java's Math.max/min: NaN wins.
-        case B_MAX: return (a != a || b != b) ? __int_as_float(0x7FC00000) : fmaxf(a, b);
-        case B_MIN: return (a != a || b != b) ? __int_as_float(0x7FC00000) : fminf(a, b);
+        // Java's Math.max/min: NaN wins, and +0 > -0.
+        case B_MAX:
+            if (a != a || b != b) return __int_as_float(0x7FC00000);
+            return a > b ? a : (b > a ? b : (signbit(a) ? b : a));
+        case B_MIN:
+            if (a != a || b != b) return __int_as_float(0x7FC00000);
+            return a < b ? a : (b < a ? b : (signbit(a) ? a : b));
         case B_POW: return (float)pow((double)a, (double)b);
         case B_EQ: return a == b ? 1.0f : 0.0f;
         case B_NE: return a != b ? 1.0f : 0.0f;
@@ -84,7 +91,7 @@ __device__ __forceinline__ I binary_int(int op, I a, I b) {
         case B_ADD: return (I)((U)a + (U)b);
         case B_SUB: return (I)((U)a - (U)b);
         case B_MUL: return (I)((U)a * (U)b);
-        // Truncating division; division by zero gives 0 (a kernel cannot throw), and MIN / -1 wraps.
+        // Truncating division; MIN / -1 wraps. Division by zero is reported by the caller and gives 0.
         case B_DIV: return b == 0 ? (I)0 : (b == -1 ? (I)(0 - (U)a) : a / b);
         case B_MAX: return a > b ? a : b;
         case B_MIN: return a < b ? a : b;
@@ -120,27 +127,63 @@ __device__ void unary_kernel(int op, Strided layout, const typename Dt<Tag>::sto
     }
 }
 
+template <typename C> __device__ __forceinline__ bool is_int_div_by_zero(int op, C b) { return false; }
+template <> __device__ __forceinline__ bool is_int_div_by_zero<int32_t>(int op, int32_t b) { return op == B_DIV && b == 0; }
+template <> __device__ __forceinline__ bool is_int_div_by_zero<int64_t>(int op, int64_t b) { return op == B_DIV && b == 0; }
+
 template <typename Tag>
 __device__ void binary_kernel(int op, Strided layout, const typename Dt<Tag>::storage* __restrict__ a,
                               const typename Dt<Tag>::storage* __restrict__ b,
-                              typename Dt<Tag>::storage* __restrict__ out, long long n) {
+                              typename Dt<Tag>::storage* __restrict__ out, long long n, unsigned long long* err) {
+    typedef typename Dt<Tag>::compute C;
     GRID_STRIDE_LOOP(i, n) {
         long long off[2];
         strided_offsets<2>(layout, i, off);
-        out[i] = Dt<Tag>::store(apply_binary(op, Dt<Tag>::load(a[off[0]]), Dt<Tag>::load(b[off[1]])));
+        C bv = Dt<Tag>::load(b[off[1]]);
+        if (is_int_div_by_zero<C>(op, bv)) report_device_error(err, DEVICE_ERROR_INT_DIV_ZERO, i, 0);
+        out[i] = Dt<Tag>::store(apply_binary(op, Dt<Tag>::load(a[off[0]]), bv));
+    }
+}
+
+// Scalar ops. Floats see the scalar rounded to fp32 (as the CPU does). Integers use it as an
+// integer when it is integral (integral != 0, value in si); otherwise they compute in fp64 and
+// truncate toward zero, as the CPU reference does.
+__device__ __forceinline__ double binary_double(int op, double a, double b) {
+    switch (op) {
+        case B_ADD: return a + b;
+        case B_SUB: return a - b;
+        case B_MUL: return a * b;
+        case B_DIV: return a / b;
+        case B_MAX: return (a != a || b != b) ? __longlong_as_double(0x7FF8000000000000ll) : (a > b ? a : (b > a ? b : (signbit(a) ? b : a)));
+        case B_MIN: return (a != a || b != b) ? __longlong_as_double(0x7FF8000000000000ll) : (a < b ? a : (b < a ? b : (signbit(a) ? a : b)));
+        case B_POW: return pow(a, b);
+        case B_EQ: return a == b;
+        case B_NE: return a != b;
+        case B_LT: return a < b;
+        case B_LE: return a <= b;
+        case B_GT: return a > b;
+        case B_GE: return a >= b;
+        default: return __longlong_as_double(0x7FF8000000000000ll);
     }
 }
 
 template <typename Tag>
 __device__ void scalar_kernel(int op, Strided layout, const typename Dt<Tag>::storage* __restrict__ a,
-                              float sf, long long si, int scalarFirst,
-                              typename Dt<Tag>::storage* __restrict__ out, long long n) {
+                              double sd, long long si, int integral, int scalarFirst,
+                              typename Dt<Tag>::storage* __restrict__ out, long long n, unsigned long long* err) {
     typedef typename Dt<Tag>::compute C;
-    C s = scalar_value<C>(sf, si);
+    const bool isInt = !std::is_same<C, float>::value;
+    C s = isInt ? (C)si : (C)(float)sd;
     GRID_STRIDE_LOOP(i, n) {
         long long off[1];
         strided_offsets<1>(layout, i, off);
         C v = Dt<Tag>::load(a[off[0]]);
+        if (isInt && !integral) {
+            double r = scalarFirst ? binary_double(op, sd, (double)v) : binary_double(op, (double)v, sd);
+            out[i] = store_double<Tag>(r);
+            continue;
+        }
+        if (is_int_div_by_zero<C>(op, scalarFirst ? v : s)) report_device_error(err, DEVICE_ERROR_INT_DIV_ZERO, i, 0);
         out[i] = Dt<Tag>::store(scalarFirst ? apply_binary(op, s, v) : apply_binary(op, v, s));
     }
 }
@@ -152,13 +195,13 @@ __device__ void scalar_kernel(int op, Strided layout, const typename Dt<Tag>::st
     }                                                                                                     \
     extern "C" __global__ void binary_##sfx(int op, Strided layout, const Dt<Tag>::storage* a,            \
                                             const Dt<Tag>::storage* b, Dt<Tag>::storage* out,             \
-                                            long long n) {                                                \
-        binary_kernel<Tag>(op, layout, a, b, out, n);                                                     \
+                                            long long n, unsigned long long* err) {                       \
+        binary_kernel<Tag>(op, layout, a, b, out, n, err);                                                \
     }                                                                                                     \
-    extern "C" __global__ void scalar_##sfx(int op, Strided layout, const Dt<Tag>::storage* a, float sf,  \
-                                            long long si, int scalarFirst, Dt<Tag>::storage* out,         \
-                                            long long n) {                                                \
-        scalar_kernel<Tag>(op, layout, a, sf, si, scalarFirst, out, n);                                   \
+    extern "C" __global__ void scalar_##sfx(int op, Strided layout, const Dt<Tag>::storage* a, double sd, \
+                                            long long si, int integral, int scalarFirst,                  \
+                                            Dt<Tag>::storage* out, long long n, unsigned long long* err) {\
+        scalar_kernel<Tag>(op, layout, a, sd, si, integral, scalarFirst, out, n, err);                    \
     }
 
 FOR_ALL_DTYPES(ELEMENTWISE_ENTRIES)

@@ -3,7 +3,7 @@
 //   scatter-add: dst[..index[..i..]..] += src[..i..]       (dst contiguous; in place)
 // "..index[..i..].." means: the coordinates of element i of index, with the coordinate on
 // `axis` replaced by the index value. An index outside [0, axisSize) is not used (gather writes
-// 0) and the first such value is recorded in err[0..2] = {1, value, axisSize}; the host checks
+// 0) and the first such value is recorded in err[0..2] = {1, value, axisSize} (common.cuh); the host checks
 // err at its next synchronisation and throws.
 //
 // Entry points:
@@ -22,10 +22,7 @@
 #include "common.cuh"
 
 __device__ __forceinline__ void record_bad_index(unsigned long long* err, long long value, long long axisSize) {
-    if (atomicCAS(err, 0ull, 1ull) == 0ull) {
-        err[1] = (unsigned long long)value;
-        err[2] = (unsigned long long)axisSize;
-    }
+    report_device_error(err, DEVICE_ERROR_INDEX, value, axisSize);
 }
 
 // Offsets of index element i in (x or dst) without the axis term, and in index (and src).

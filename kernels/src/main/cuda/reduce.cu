@@ -1,7 +1,7 @@
 // Reductions along one axis of a contiguous tensor seen as [outer, len, inner]:
 // out[o, i] = op over j of x[o, j, i], for op in SUM, MAX, MIN (out has x's dtype) and ARGMAX,
-// ARGMIN (out is int64, the first index on ties). Floating sums accumulate in fp32, integer sums
-// in the integer type (wrapping like Java). MAX / MIN propagate NaN (Java's Math.max); ARGMAX /
+// ARGMIN (out is int64, the first index on ties). Floating values accumulate in fp64 (as the CPU
+// reference does) and round through fp32 on store; integer sums wrap like Java. MAX / MIN propagate NaN (Java's Math.max); ARGMAX /
 // ARGMIN treat NaN as the extreme value. Deterministic: no atomics, a fixed combination tree.
 //
 // Entry points (dt in f32, bf16, e4m3, e5m2, i32, i64; op = ordinal of ReduceOp):
@@ -19,7 +19,18 @@ enum ReduceOp { R_SUM, R_MAX, R_MIN, R_ARGMAX, R_ARGMIN };
 
 template <typename C> struct Acc { C v; long long idx; };  // idx < 0: nothing folded yet
 
-__device__ __forceinline__ bool is_nan(float v) { return v != v; }
+// Accumulator type: fp64 for the floating dtypes, the integer itself otherwise.
+template <typename Tag> struct AccOf { typedef typename Dt<Tag>::compute type; };
+template <> struct AccOf<float> { typedef double type; };
+template <> struct AccOf<bf16_t> { typedef double type; };
+template <> struct AccOf<e4m3_tag> { typedef double type; };
+template <> struct AccOf<e5m2_tag> { typedef double type; };
+
+__device__ __forceinline__ double to_acc(float v) { return (double)v; }
+__device__ __forceinline__ int32_t to_acc(int32_t v) { return v; }
+__device__ __forceinline__ int64_t to_acc(int64_t v) { return v; }
+
+__device__ __forceinline__ bool is_nan(double v) { return v != v; }
 __device__ __forceinline__ bool is_nan(int32_t) { return false; }
 __device__ __forceinline__ bool is_nan(int64_t) { return false; }
 
@@ -50,20 +61,26 @@ __device__ __forceinline__ Acc<C> shfl_down(Acc<C> a, int delta) {
     return r;
 }
 
+template <typename Tag, typename A>
+__device__ __forceinline__ typename Dt<Tag>::storage store_acc(A v) {
+    if constexpr (std::is_same<A, double>::value) return Dt<Tag>::store(__double2float_rn(v));
+    else return Dt<Tag>::store(v);
+}
+
 template <typename Tag>
-__device__ __forceinline__ void write_result(int op, void* out, long long o, Acc<typename Dt<Tag>::compute> a) {
-    typedef typename Dt<Tag>::compute C;
+__device__ __forceinline__ void write_result(int op, void* out, long long o, Acc<typename AccOf<Tag>::type> a) {
+    typedef typename AccOf<Tag>::type A;
     if (op == R_ARGMAX || op == R_ARGMIN) {
         ((int64_t*)out)[o] = a.idx < 0 ? 0 : a.idx;
     } else {
-        C v = a.idx < 0 ? (C)0 : a.v;
-        ((typename Dt<Tag>::storage*)out)[o] = Dt<Tag>::store(v);
+        A v = a.idx < 0 ? (A)0 : a.v;
+        ((typename Dt<Tag>::storage*)out)[o] = store_acc<Tag, A>(v);
     }
 }
 
 template <typename Tag>
 __device__ void reduce_rows(int op, const typename Dt<Tag>::storage* __restrict__ x, void* out, long long outer, long long len) {
-    typedef typename Dt<Tag>::compute C;
+    typedef typename AccOf<Tag>::type C;
     __shared__ Acc<C> partial[32];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     for (long long row = blockIdx.x; row < outer; row += gridDim.x) {
@@ -73,7 +90,7 @@ __device__ void reduce_rows(int op, const typename Dt<Tag>::storage* __restrict_
         acc.idx = -1;
         for (long long j = threadIdx.x; j < len; j += blockDim.x) {
             Acc<C> e;
-            e.v = Dt<Tag>::load(xr[j]);
+            e.v = to_acc(Dt<Tag>::load(xr[j]));
             e.idx = j;
             acc = combine(op, acc, e);
         }
@@ -97,7 +114,7 @@ __device__ void reduce_rows(int op, const typename Dt<Tag>::storage* __restrict_
 
 template <typename Tag>
 __device__ void reduce_cols(int op, const typename Dt<Tag>::storage* __restrict__ x, void* out, long long outer, long long len, long long inner) {
-    typedef typename Dt<Tag>::compute C;
+    typedef typename AccOf<Tag>::type C;
     __shared__ Acc<C> partial[COL_SLICES][COL_LANES];
     long long innerGroups = (inner + COL_LANES - 1) / COL_LANES;
     long long groups = outer * innerGroups;
@@ -111,7 +128,7 @@ __device__ void reduce_cols(int op, const typename Dt<Tag>::storage* __restrict_
             const typename Dt<Tag>::storage* xc = x + o * len * inner + i;
             for (long long j = threadIdx.y; j < len; j += COL_SLICES) {
                 Acc<C> e;
-                e.v = Dt<Tag>::load(xc[j * inner]);
+                e.v = to_acc(Dt<Tag>::load(xc[j * inner]));
                 e.idx = j;
                 acc = combine(op, acc, e);
             }

@@ -1,6 +1,8 @@
 package io.reg4rec.engine.cuda;
 
 import io.reg4rec.engine.Backend;
+import io.reg4rec.engine.Bf16;
+import io.reg4rec.engine.Fp8;
 import io.reg4rec.engine.BinaryOp;
 import io.reg4rec.engine.DType;
 import io.reg4rec.engine.Device;
@@ -35,8 +37,9 @@ import static jcuda.driver.JCudaDriver.*;
  * the kernel fatbins of the kernels module, and {@link CudaGemm} for matmul.
  *
  * <p>Work is asynchronous: only {@link #copyToHost} and {@link #synchronize} wait for the stream.
- * An out-of-range gather / scatter-add index cannot throw inside a kernel; it is recorded on the
- * device and reported as an {@link IndexOutOfBoundsException} at the next synchronisation.
+ * Kernels cannot throw: an out-of-range gather / scatter-add index or an integer division by
+ * zero is recorded on the device and reported at the next synchronisation (copyToHost,
+ * synchronize) as an {@link IndexOutOfBoundsException} or {@link ArithmeticException}.
  * F64 tensors are rejected before any launch.
  */
 public final class CudaBackend implements Backend {
@@ -59,9 +62,10 @@ public final class CudaBackend implements Backend {
     private final CachingAllocator allocator;
     private final KernelModules kernels;
     private final CudaGemm gemm;
-    /** {flag, bad index, axis size} written by gather / scatter-add kernels. */
-    private final CUdeviceptr indexErrors;
-    private volatile boolean indexOpsPending;
+    /** {kind, detail, detail} reported by kernels that cannot throw (common.cuh: report_device_error). */
+    private final CUdeviceptr deviceErrors;
+    private volatile boolean deviceErrorsPossible;
+    private static final long DEVICE_ERROR_INDEX = 1, DEVICE_ERROR_INT_DIV_ZERO = 2;
 
     // ---------------------------------------------------------------- static API
 
@@ -153,9 +157,9 @@ public final class CudaBackend implements Backend {
         allocator = new CachingAllocator(device.toString(), new DriverMemory());
         kernels = new KernelModules(this);
         gemm = new CudaGemm(this);
-        indexErrors = new CUdeviceptr();
-        check(cuMemAlloc(indexErrors, 3 * Long.BYTES), "cuMemAlloc");
-        check(cuMemsetD8Async(indexErrors, (byte) 0, 3 * Long.BYTES, stream), "cuMemsetD8Async");
+        deviceErrors = new CUdeviceptr();
+        check(cuMemAlloc(deviceErrors, 3 * Long.BYTES), "cuMemAlloc");
+        check(cuMemsetD8Async(deviceErrors, (byte) 0, 3 * Long.BYTES, stream), "cuMemsetD8Async");
         check(cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
@@ -377,10 +381,11 @@ public final class CudaBackend implements Backend {
         if (op == BinaryOp.POW && !a.dtype().isFloating()) throw new IllegalArgumentException("POW on CUDA: needs floating tensors, got " + a.describe());
         long n = out.numel();
         if (n == 0) return;
+        if (op == BinaryOp.DIV && !a.dtype().isFloating()) deviceErrorsPossible = true;
         kernel("elementwise", "binary_" + dt)
                 .i32(op.ordinal())
                 .struct(StridedLayout.of(op.name(), out.shape(), a.strides(), b.strides()))
-                .ptr(pointer(a)).ptr(pointer(b)).ptr(pointer(out)).i64(n)
+                .ptr(pointer(a)).ptr(pointer(b)).ptr(pointer(out)).i64(n).ptr(deviceErrors)
                 .launch(stream, gridFor(n), BLOCK);
     }
 
@@ -390,10 +395,15 @@ public final class CudaBackend implements Backend {
         if (op == BinaryOp.POW && !a.dtype().isFloating()) throw new IllegalArgumentException("POW on CUDA: needs a floating tensor, got " + a.describe());
         long n = out.numel();
         if (n == 0) return;
+        // Integers use an integral scalar as a long; a fractional one makes them compute in fp64 and
+        // truncate (the CPU reference's rule). Floats see the scalar rounded to fp32.
+        boolean integral = scalar == Math.rint(scalar) && Math.abs(scalar) < 0x1p62;
+        if (op == BinaryOp.DIV && !a.dtype().isFloating()) deviceErrorsPossible = true;
         kernel("elementwise", "scalar_" + dt)
                 .i32(op.ordinal())
                 .struct(StridedLayout.of(op.name(), a.shape(), a.strides()))
-                .ptr(pointer(a)).f32((float) scalar).i64((long) scalar).i32(scalarFirst ? 1 : 0).ptr(pointer(out)).i64(n)
+                .ptr(pointer(a)).f64(scalar).i64(integral ? (long) scalar : 0).i32(integral ? 1 : 0).i32(scalarFirst ? 1 : 0)
+                .ptr(pointer(out)).i64(n).ptr(deviceErrors)
                 .launch(stream, gridFor(n), BLOCK);
     }
 
@@ -441,11 +451,11 @@ public final class CudaBackend implements Backend {
         if (n == 0) return;
         int[] idxShape = index.shape();
         if (idxShape.length > StridedLayout.MAX_DIMS) throw new IllegalArgumentException("gather on CUDA: rank " + idxShape.length + " > " + StridedLayout.MAX_DIMS);
-        indexOpsPending = true;
+        deviceErrorsPossible = true;
         kernel("index", "gather_b" + x.dtype().byteSize() + "_" + it)
                 .struct(StridedLayout.exact("gather", idxShape, x.strides(), index.strides()))
                 .i32(axis).i64(x.size(axis))
-                .ptr(pointer(x)).ptr(pointer(index)).ptr(pointer(out)).i64(n).ptr(indexErrors)
+                .ptr(pointer(x)).ptr(pointer(index)).ptr(pointer(out)).i64(n).ptr(deviceErrors)
                 .launch(stream, gridFor(n), BLOCK);
     }
 
@@ -457,11 +467,11 @@ public final class CudaBackend implements Backend {
         if (n == 0) return;
         int[] idxShape = index.shape();
         if (idxShape.length > StridedLayout.MAX_DIMS) throw new IllegalArgumentException("scatterAdd on CUDA: rank " + idxShape.length + " > " + StridedLayout.MAX_DIMS);
-        indexOpsPending = true;
+        deviceErrorsPossible = true;
         kernel("index", "scatter_add_" + dt + "_" + it)
                 .struct(StridedLayout.exact("scatterAdd", idxShape, dst.strides(), index.strides(), src.strides()))
                 .i32(axis).i64(dst.size(axis))
-                .ptr(pointer(dst)).ptr(pointer(index)).ptr(pointer(src)).i64(n).ptr(indexErrors)
+                .ptr(pointer(dst)).ptr(pointer(index)).ptr(pointer(src)).i64(n).ptr(deviceErrors)
                 .launch(stream, gridFor(n), BLOCK);
     }
 
@@ -498,8 +508,17 @@ public final class CudaBackend implements Backend {
         if (!out.isContiguous()) throw new IllegalArgumentException("fill on CUDA: " + out.describe() + " must be contiguous");
         long n = out.numel();
         if (n == 0) return;
-        kernel("fill", "fill_" + dt)
-                .ptr(pointer(out)).f32((float) value).i64((long) value).i64(n)
+        long bits = switch (out.dtype()) {
+            case F32 -> Float.floatToRawIntBits((float) value) & 0xFFFFFFFFL;
+            case BF16 -> Bf16.fromDouble(value) & 0xFFFFL;
+            case F8E4M3 -> Fp8.e4m3FromDouble(value) & 0xFFL;
+            case F8E5M2 -> Fp8.e5m2FromDouble(value) & 0xFFL;
+            case I32 -> (int) value & 0xFFFFFFFFL;
+            case I64 -> (long) value;
+            case F64 -> throw new AssertionError(dt);
+        };
+        kernel("fill", "fill_b" + out.dtype().byteSize())
+                .ptr(pointer(out)).i64(bits).i64(n)
                 .launch(stream, gridFor(n), BLOCK);
     }
 
@@ -520,17 +539,21 @@ public final class CudaBackend implements Backend {
     public void synchronize() {
         makeCurrent();
         check(cuStreamSynchronize(stream), "cuStreamSynchronize");
-        if (indexOpsPending) checkIndexErrors();
+        if (deviceErrorsPossible) checkDeviceErrors();
     }
 
-    private void checkIndexErrors() {
-        indexOpsPending = false;
+    private void checkDeviceErrors() {
+        deviceErrorsPossible = false;
         long[] err = new long[3];
-        check(cuMemcpyDtoHAsync(Pointer.to(err), indexErrors, err.length * Long.BYTES, stream), "cuMemcpyDtoHAsync");
+        check(cuMemcpyDtoHAsync(Pointer.to(err), deviceErrors, err.length * Long.BYTES, stream), "cuMemcpyDtoHAsync");
         check(cuStreamSynchronize(stream), "cuStreamSynchronize");
         if (err[0] != 0) {
-            check(cuMemsetD8Async(indexErrors, (byte) 0, err.length * Long.BYTES, stream), "cuMemsetD8Async");
+            check(cuMemsetD8Async(deviceErrors, (byte) 0, err.length * Long.BYTES, stream), "cuMemsetD8Async");
             check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+            if (err[0] == DEVICE_ERROR_INT_DIV_ZERO) {
+                throw new ArithmeticException("div on " + device + ": integer division by zero at element " + err[1]
+                        + " (reported at the next synchronisation; the result holds 0 there)");
+            }
             throw new IndexOutOfBoundsException("gather / scatterAdd on " + device + ": index " + err[1] + " out of range [0, " + err[2]
                     + ") (reported at the next synchronisation; that element was skipped)");
         }
