@@ -1,0 +1,204 @@
+package io.reg4rec.engine.cuda;
+
+import io.reg4rec.engine.DType;
+import io.reg4rec.engine.Tensor;
+import jcuda.Pointer;
+import jcuda.jcublas.JCublas2;
+import jcuda.jcublas.cublasHandle;
+import jcuda.runtime.cudaStream_t;
+
+import java.util.Locale;
+
+import static jcuda.cudaDataType.CUDA_R_16BF;
+import static jcuda.cudaDataType.CUDA_R_32F;
+import static jcuda.jcublas.cublasComputeType.CUBLAS_COMPUTE_32F;
+import static jcuda.jcublas.cublasGemmAlgo.CUBLAS_GEMM_DEFAULT;
+import static jcuda.jcublas.cublasMath.CUBLAS_DEFAULT_MATH;
+import static jcuda.jcublas.cublasOperation.CUBLAS_OP_N;
+import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
+
+/**
+ * The one place that chooses how a CUDA matmul runs: cuBLAS through JCublas2 when its natives
+ * load (they need libcublas.so.12, which on a CUDA 13 host a compatibility shim provides), else
+ * the engine's own tiled kernel (kernels/src/main/cuda/gemm.cu). The system property
+ * {@code reg4rec.gemm} = {@code cublas} | {@code own} | {@code auto} (default) forces a choice;
+ * it is read on every call so tests and benchmarks can switch.
+ *
+ * <p>Row-major C = A·B is computed by cuBLAS as the column-major product C^T = B^T·A^T: a
+ * row-major matrix with leading dimension ld is its own transpose in column-major order, so no
+ * data moves. Only these cuBLAS functions are called: cublasCreate_v2, cublasDestroy_v2,
+ * cublasSetStream_v2, cublasSetMathMode, cublasGemmStridedBatchedEx, cublasSgemmStridedBatched,
+ * cublasGetVersion_v2.
+ */
+public final class CudaGemm {
+    public enum Impl { CUBLAS, OWN }
+
+    public static final String PROPERTY = "reg4rec.gemm";
+
+    private static final Object LIBRARY_LOCK = new Object();
+    private static Boolean libraryLoaded;
+    private static String libraryProblem;
+
+    private final CudaBackend backend;
+    private cublasHandle handle;
+    private String handleProblem;
+    private int cublasVersion;
+
+    CudaGemm(CudaBackend backend) {
+        this.backend = backend;
+    }
+
+    /** The implementation a matmul would use now (initialising cuBLAS if needed). */
+    public Impl implementation() {
+        String setting = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        switch (setting) {
+            case "own":
+                return Impl.OWN;
+            case "cublas":
+                if (!cublasReady()) {
+                    throw new IllegalStateException("-D" + PROPERTY + "=cublas was requested but JCublas is unavailable on "
+                            + backend.device() + ": " + cublasProblem());
+                }
+                return Impl.CUBLAS;
+            case "auto":
+            case "":
+                return cublasReady() ? Impl.CUBLAS : Impl.OWN;
+            default:
+                throw new IllegalArgumentException("-D" + PROPERTY + "=" + setting + ": expected cublas, own or auto");
+        }
+    }
+
+    /** Whether JCublas loaded and a handle exists for this device. */
+    public synchronized boolean cublasReady() {
+        if (!loadLibrary()) return false;
+        if (handle == null && handleProblem == null) createHandle();
+        return handle != null;
+    }
+
+    /** Why cuBLAS is not used, or null when it is ready. */
+    public synchronized String cublasProblem() {
+        if (!loadLibrary()) return libraryProblem;
+        return handleProblem;
+    }
+
+    /** cuBLAS's version number (e.g. 130001), or 0 when unavailable. */
+    public synchronized int cublasVersion() {
+        return cublasReady() ? cublasVersion : 0;
+    }
+
+    private static boolean loadLibrary() {
+        synchronized (LIBRARY_LOCK) {
+            if (libraryLoaded == null) {
+                try {
+                    JCublas2.setExceptionsEnabled(true);
+                    JCublas2.initialize();
+                    libraryLoaded = true;
+                } catch (Throwable t) {
+                    libraryLoaded = false;
+                    libraryProblem = t.getClass().getSimpleName() + ": " + t.getMessage();
+                    System.err.println("[reg4rec] JCublas is unavailable (" + libraryProblem
+                            + "); CUDA matmul uses the engine's own GEMM kernel");
+                }
+            }
+            return libraryLoaded;
+        }
+    }
+
+    private void createHandle() {
+        backend.makeCurrent();
+        cublasHandle h = new cublasHandle();
+        try {
+            JCublas2.cublasCreate(h);
+            JCublas2.cublasSetStream(h, new cudaStream_t(backend.stream()));
+            // Default math: fp32 GEMMs stay in fp32 (no TF32), as the CPU reference computes them.
+            JCublas2.cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
+            int[] version = new int[1];
+            JCublas2.cublasGetVersion(h, version);
+            cublasVersion = version[0];
+            handle = h;
+        } catch (Throwable t) {
+            handleProblem = "creating a cuBLAS handle on " + backend.device() + " failed: " + t.getClass().getSimpleName() + ": " + t.getMessage();
+            System.err.println("[reg4rec] JCublas is unavailable (" + handleProblem + "); CUDA matmul uses the engine's own GEMM kernel");
+        }
+    }
+
+    /** Destroys the handle (the backend's close path). */
+    synchronized void close() {
+        if (handle != null) {
+            backend.makeCurrent();
+            JCublas2.cublasDestroy(handle);
+            handle = null;
+        }
+    }
+
+    /** See {@link io.reg4rec.engine.Backend#matmul}. */
+    void matmul(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor out) {
+        DType in = a.dtype();
+        DType outType = out.dtype();
+        if (in != b.dtype() || (in != DType.F32 && in != DType.BF16) || (outType != in && outType != DType.F32)) {
+            throw new IllegalArgumentException("matmul on CUDA: inputs must both be F32 or both BF16 with output F32 or the inputs' dtype, got "
+                    + a.describe() + " x " + b.describe() + " -> " + out.describe());
+        }
+        int[] as = a.shape(), bs = b.shape(), os = out.shape();
+        int batch = os[0], m = os[1], n = os[2];
+        int k = transposeA ? as[1] : as[2];
+        if (a.stride(2) != 1 || b.stride(2) != 1 || !out.isContiguous()) {
+            throw new IllegalArgumentException("matmul on CUDA: operands need unit stride in their last dimension and a contiguous output, got strides "
+                    + java.util.Arrays.toString(a.strides()) + ", " + java.util.Arrays.toString(b.strides()));
+        }
+        if (batch == 0 || m == 0 || n == 0) return;
+        if (k == 0) {
+            backend.fill(out, 0.0);
+            return;
+        }
+        long lda = Math.max(a.stride(1), 1), ldb = Math.max(b.stride(1), 1);
+        long strideA = as[0] == 1 ? 0 : a.stride(0), strideB = bs[0] == 1 ? 0 : b.stride(0);
+        Impl impl = implementation();
+        // cuBLAS takes int leading dimensions and needs ld >= the stored row length.
+        boolean cublasFits = lda <= Integer.MAX_VALUE && ldb <= Integer.MAX_VALUE
+                && lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n);
+        backend.makeCurrent();
+        if (impl == Impl.CUBLAS && cublasFits) {
+            cublas(a, transposeA, b, transposeB, out, batch, m, n, k, (int) lda, (int) ldb, strideA, strideB);
+        } else {
+            own(a, transposeA, b, transposeB, out, batch, m, n, k, lda, ldb, strideA, strideB);
+        }
+    }
+
+    private void cublas(Tensor a, boolean ta, Tensor b, boolean tb, Tensor out, int batch, int m, int n, int k,
+                        int lda, int ldb, long strideA, long strideB) {
+        Pointer alpha = Pointer.to(new float[]{1f}), beta = Pointer.to(new float[]{0f});
+        // Column-major C^T (n x m, ld n) = op(B)^T (n x k) * op(A)^T (k x m).
+        int opFirst = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+        int opSecond = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+        long strideC = (long) m * n;
+        try {
+            synchronized (this) {
+                if (a.dtype() == DType.F32) {
+                    JCublas2.cublasSgemmStridedBatched(handle, opFirst, opSecond, n, m, k, alpha,
+                            backend.pointer(b), ldb, strideB, backend.pointer(a), lda, strideA, beta,
+                            backend.pointer(out), n, strideC, batch);
+                } else {
+                    int outType = out.dtype() == DType.BF16 ? CUDA_R_16BF : CUDA_R_32F;
+                    JCublas2.cublasGemmStridedBatchedEx_new(handle, opFirst, opSecond, n, m, k, alpha,
+                            backend.pointer(b), CUDA_R_16BF, ldb, strideB, backend.pointer(a), CUDA_R_16BF, lda, strideA, beta,
+                            backend.pointer(out), outType, n, strideC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+                }
+            }
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cuBLAS matmul " + a.describe() + (ta ? "^T" : "") + " x " + b.describe() + (tb ? "^T" : "")
+                    + " -> " + out.describe() + " on " + backend.device() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void own(Tensor a, boolean ta, Tensor b, boolean tb, Tensor out, int batch, int m, int n, int k,
+                     long lda, long ldb, long strideA, long strideB) {
+        String name = a.dtype() == DType.F32 ? "gemm_f32_f32" : out.dtype() == DType.BF16 ? "gemm_bf16_bf16" : "gemm_bf16_f32";
+        long tiles = (long) batch * ((m + 127) / 128) * ((n + 127) / 128);
+        backend.kernel("gemm", name)
+                .ptr(backend.pointer(a)).ptr(backend.pointer(b)).ptr(backend.pointer(out))
+                .i32(m).i32(n).i32(k).i64(lda).i64(ldb).i32(ta ? 1 : 0).i32(tb ? 1 : 0)
+                .i64(strideA).i64(strideB).i64(batch)
+                .launch(backend.stream(), Math.min(tiles, 1L << 24), 256);
+    }
+}
