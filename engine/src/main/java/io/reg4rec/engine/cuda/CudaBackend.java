@@ -121,7 +121,7 @@ public final class CudaBackend implements Backend {
                 if (deviceCount == 0) unavailable = "the CUDA driver reports no devices";
             } catch (Throwable t) {
                 deviceCount = 0;
-                unavailable = "the CUDA driver could not be used (" + t.getClass().getSimpleName() + ": " + t.getMessage() + ")";
+                unavailable = "the CUDA driver could not be used (" + NativeErrors.summarize(t) + ")";
             }
         }
     }

@@ -101,7 +101,7 @@ public final class CudaGemm {
                     libraryLoaded = true;
                 } catch (Throwable t) {
                     libraryLoaded = false;
-                    libraryProblem = t.getClass().getSimpleName() + ": " + t.getMessage();
+                    libraryProblem = NativeErrors.summarize(t);
                     System.err.println("[reg4rec] JCublas is unavailable (" + libraryProblem
                             + "); CUDA matmul uses the engine's own GEMM kernel");
                 }
@@ -123,7 +123,7 @@ public final class CudaGemm {
             cublasVersion = version[0];
             handle = h;
         } catch (Throwable t) {
-            handleProblem = "creating a cuBLAS handle on " + backend.device() + " failed: " + t.getClass().getSimpleName() + ": " + t.getMessage();
+            handleProblem = "creating a cuBLAS handle on " + backend.device() + " failed: " + NativeErrors.summarize(t);
             System.err.println("[reg4rec] JCublas is unavailable (" + handleProblem + "); CUDA matmul uses the engine's own GEMM kernel");
         }
     }
