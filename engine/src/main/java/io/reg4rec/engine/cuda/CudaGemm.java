@@ -26,9 +26,10 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
  *
  * <p>Row-major C = A·B is computed by cuBLAS as the column-major product C^T = B^T·A^T: a
  * row-major matrix with leading dimension ld is its own transpose in column-major order, so no
- * data moves. Only these cuBLAS functions are called: cublasCreate_v2, cublasDestroy_v2,
- * cublasSetStream_v2, cublasSetMathMode, cublasGemmStridedBatchedEx, cublasSgemmStridedBatched,
- * cublasGetVersion_v2.
+ * data moves. The cuBLAS functions called are cublasCreate_v2, cublasSetStream_v2,
+ * cublasSetMathMode, cublasGetVersion_v2, cublasSgemmStridedBatched and cublasGemmStridedBatchedEx
+ * (through JCublas2's *_new binding, which passes the cublasComputeType_t through unchanged; the
+ * older binding would first call cublasGetMathMode). The handle lives as long as the JVM.
  */
 public final class CudaGemm {
     /**
@@ -125,15 +126,6 @@ public final class CudaGemm {
         } catch (Throwable t) {
             handleProblem = "creating a cuBLAS handle on " + backend.device() + " failed: " + NativeErrors.summarize(t);
             System.err.println("[reg4rec] JCublas is unavailable (" + handleProblem + "); CUDA matmul uses the engine's own GEMM kernel");
-        }
-    }
-
-    /** Destroys the handle (the backend's close path). */
-    synchronized void close() {
-        if (handle != null) {
-            backend.makeCurrent();
-            JCublas2.cublasDestroy(handle);
-            handle = null;
         }
     }
 
