@@ -20,6 +20,8 @@ class CudaReduceIndexTest {
     void gpu() { assumeGpu(); }
 
     static final int[][] SHAPES = {{1}, {7}, {4097}, {33, 1000}, {7, 33, 5}, {1000, 1, 3}, {2, 4097}};
+    /** Few long rows or columns: reduced in two passes (segment partials, then a combine). */
+    static final int[][] LONG_AXIS_SHAPES = {{100003}, {20011, 3}, {3, 20011, 5}};
 
     @Test
     void reductionsAlongEveryAxis() {
@@ -42,6 +44,32 @@ class CudaReduceIndexTest {
                                 assertExact(what, e.toLongArray(), a.toLongArray());
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void longAxesWithFewOutputsAreSplitDeterministically() {
+        for (DType t : new DType[]{DType.F32, DType.BF16, DType.I32, DType.I64}) {
+            for (int[] shape : LONG_AXIS_SHAPES) {
+                int axis = shape.length == 1 ? 0 : (shape.length == 2 ? 0 : 1);
+                for (ReduceOp op : ReduceOp.values()) {
+                    try (Scope s = Scope.open()) {
+                        Tensor c = t.isFloating() ? cpuRandom(t, 23, -4, 4, shape) : cpuRandom(t, 23, -1000, 1000, shape);
+                        Tensor g = c.to(GPU);
+                        Tensor e = c.reduce(op, axis, false), a = g.reduce(op, axis, false), again = g.reduce(op, axis, false);
+                        String what = op + " " + t + " " + java.util.Arrays.toString(shape) + " axis " + axis;
+                        boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
+                        if (op == ReduceOp.SUM && t.isFloating()) {
+                            assertClose(what, e.toFloatArray(), a.toFloatArray(), t == DType.F32 ? 1e-5 : elementwiseRel(t), 1e-6 * shape[axis]);
+                        } else if (t.isFloating() && !arg) {
+                            assertClose(what, e.toFloatArray(), a.toFloatArray(), 0, 0);
+                        } else {
+                            assertExact(what, e.toLongArray(), a.toLongArray());
+                        }
+                        assertExact(what + " (run to run)", CudaCastTest.bits(a), CudaCastTest.bits(again));
                     }
                 }
             }
