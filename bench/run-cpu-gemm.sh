@@ -9,7 +9,7 @@ sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(256 1024 2048)
 jar=bench/target/benchmarks.jar
 if [ ! -f "$jar" ] || [ "${REBUILD:-0}" = 1 ]; then
-  mvn -B -q -pl bench -am package -DskipTests
+  mvn -B -q ${MVN_FLAGS:-} -pl bench -am package -DskipTests
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
