@@ -20,6 +20,8 @@ final class Gemm {
     static final int KC = 256;
     static final int MC = KERNEL.mr() * 32;
     static final int NC = KERNEL.nr() * 16;
+    /** Row blocks per thread and (NC, KC) step: several, so a thread that the OS preempts delays little. */
+    private static final int BLOCKS_PER_THREAD = 4;
     /** Below this many multiply-adds a GEMM runs on the calling thread. */
     private static final long PARALLEL_MIN_FMAS = 1L << 18;
 
@@ -160,8 +162,8 @@ final class Gemm {
     private static void gemmShared(Operand a, Operand b, float[] c, long cBase, int bt, int m, int n, int k, int threads) {
         float[] bp = BUFFERS.get()[1];
         int mr = KERNEL.mr(), nr = KERNEL.nr();
-        // Row blocks: at least two per thread for balance, at most MC rows, whole MR panels.
-        int mc = Math.max(mr, Math.min(MC, ((m + 2 * threads - 1) / (2 * threads) + mr - 1) / mr * mr));
+        // Row blocks: BLOCKS_PER_THREAD per thread for balance, at most MC rows, whole MR panels.
+        int mc = Math.max(mr, Math.min(MC, ((m + BLOCKS_PER_THREAD * threads - 1) / (BLOCKS_PER_THREAD * threads) + mr - 1) / mr * mr));
         int mBlocks = (m + mc - 1) / mc;
         long aBase = a.offset() + bt * a.batchStride(), bBase = b.offset() + bt * b.batchStride();
         for (int j0 = 0; j0 < n; j0 += NC) {
