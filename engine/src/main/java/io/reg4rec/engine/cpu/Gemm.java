@@ -7,11 +7,13 @@ import io.reg4rec.engine.Tensor;
 import java.util.Arrays;
 
 /**
- * Batched GEMM for the CPU backend. fp32 (and bf16, widened to fp32 first): C is cut into
- * MC x NC tiles, handed out to the pool; each tile walks K in KC steps, packs its A block into
- * MR-row panels and its B block into NR-column panels (transposes are absorbed by packing), and
- * runs the register-blocked micro-kernel over them. Each C element is one FMA chain in k order,
- * so results are identical for any thread count, tile size or kernel. F64 is a plain loop.
+ * Batched GEMM for the CPU backend, fp32 (bf16 operands are widened to fp32 first). Loops in the
+ * BLIS order: columns of C in NC blocks, K in KC steps; per step the B block (KC x NC) is packed
+ * once into NR-column panels (about 512 KB, kept in L2), then row blocks of C are handed out to
+ * the pool, each packing its A block into MR-row panels and running the register-blocked
+ * micro-kernel over every (A panel, B panel) pair. Transposes are absorbed by packing. Each C
+ * element is one FMA chain in k order, so results are bit-identical for any thread count, block
+ * size or kernel (Vector API or scalar). F64 is a plain row loop.
  */
 final class Gemm {
     private Gemm() {}
