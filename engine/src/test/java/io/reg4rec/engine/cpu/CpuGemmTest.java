@@ -148,6 +148,17 @@ class CpuGemmTest {
     }
 
     @Test
+    void fallsBackToTheScalarKernelWithoutTheVectorModule() throws Exception {
+        String launcher = System.getProperty("java.home") + "/bin/java";
+        Process p = new ProcessBuilder(launcher, "-cp", System.getProperty("java.class.path"), ScalarFallbackMain.class.getName())
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "child JVM finished");
+        assertEquals(0, p.exitValue(), output);
+        assertTrue(output.contains("ScalarGemmKernel"), output);
+    }
+
+    @Test
     void bf16InputsWithF32OutputThroughTheBackend() {
         try (Tensor a = random(DType.BF16, 1, -1, 1, 2, 9, 13); Tensor b = random(DType.BF16, 2, -1, 1, 2, 13, 5);
              Tensor out = Tensor.empty(CPU, DType.F32, 2, 9, 5)) {
