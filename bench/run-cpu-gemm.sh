@@ -9,15 +9,17 @@ sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(256 1024 2048)
 jar=bench/target/benchmarks.jar
 if [ ! -f "$jar" ] || [ "${REBUILD:-0}" = 1 ]; then
-  mvn -B -q -pl bench -am package -DskipTests
+  mvn -B -q ${MVN_FLAGS:-} -pl bench -am package -DskipTests
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 size_list="$(IFS=,; echo "${sizes[*]}")"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== JMH: CpuGemmBenchmark (sizes $size_list)"
 java -jar "$jar" CpuGemmBenchmark -p size="$size_list" -rf json -rff "$work/jmh.json" | grep -E "^(Benchmark|CpuGemm)" || true
 echo "== numpy"
 python3 bench/numpy_gemm.py "${sizes[@]}" | tee "$work/numpy.jsonl"
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on these cores skew both columns)"
 python3 - "$work/jmh.json" "$work/numpy.jsonl" <<'PY'
 import json, sys
 jmh = json.load(open(sys.argv[1]))

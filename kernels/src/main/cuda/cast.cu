@@ -13,13 +13,15 @@
 // CPU reference: io.reg4rec.engine.cpu.CpuBackend#cast (bit patterns: io.reg4rec.engine.Bf16 / Fp8).
 #include "common.cuh"
 
-// One conversion with the CPU reference's rounding: floating sources are exact in fp64 and round
-// once into the target; integer sources convert to fp32 with one RNE, to bf16 / fp8 through an
+// One conversion with the CPU reference's rounding: floating sources round once into the target;
+// integer sources convert to fp32 with one RNE, to bf16 / fp8 through an
 // exact (or RNE, beyond 2^53) fp64 and one rounding, and to integers by wrapping.
+// Floating sources stay in fp32 (their values are exact there, and no fp64 round trip can touch a
+// NaN's sign): fp32 -> bf16 / fp8 is then the single rounding, and fp32 -> int truncates.
 template <typename From, typename To, bool FROM_INT = !std::is_same<typename Dt<From>::compute, float>::value>
 struct Convert {
     static __device__ __forceinline__ typename Dt<To>::storage apply(typename Dt<From>::storage x) {
-        return store_double<To>((double)Dt<From>::load(x));
+        return Dt<To>::store(convert_compute<typename Dt<To>::compute, float>(Dt<From>::load(x)));
     }
 };
 template <typename From, typename To>

@@ -4,7 +4,8 @@
 // reference does) and round through fp32 on store; integer sums wrap like Java. MAX / MIN propagate NaN (Java's Math.max); ARGMAX /
 // ARGMIN treat NaN as the extreme value. Deterministic: no atomics, a fixed combination tree.
 //
-// Entry points (dt in f32, bf16, e4m3, e5m2, i32, i64; op = ordinal of ReduceOp):
+// Entry points (dt in f32, bf16, e4m3, e5m2, i32, i64; op = ordinal of ReduceOp; A is the
+// accumulator type: double for floats, the integer type otherwise):
 //   reduce_rows_<dt>(int op, const T* x, void* out, long long outer, long long len)
 //       inner == 1: one 256-thread block per row (grid-stride over rows); each thread folds a
 //       strided slice of the row, then a warp-shuffle + shared-memory tree combines the partials.
@@ -12,6 +13,15 @@
 //       inner > 1: a 32 x 8 block covers 32 adjacent inner positions (coalesced loads); the 8
 //       rows of threads fold interleaved slices of len, combined in shared memory in fixed order.
 //       Grid-stride over outer * ceil(inner / 32) column groups.
+//   Two passes when there are too few rows / column groups to fill the GPU (e.g. a sum of all
+//   elements): the reduced axis is cut into `chunks` segments of chunkLen,
+//   reduce_rows_partial_<dt>(op, x, A* vals, long long* idx, outer, len, chunks, chunkLen) and
+//   reduce_cols_partial_<dt>(op, x, vals, idx, outer, len, inner, chunks, chunkLen)
+//       write one (value, first index) per segment, laid out [outer, chunks, inner]; then
+//   reduce_rows_combine_<dt>(op, vals, idx, out, outer, chunks) and
+//   reduce_cols_combine_<dt>(op, vals, idx, out, outer, chunks, inner)
+//       fold the segments in the same fixed tree. The split depends only on the shape, so
+//       results are reproducible run to run and across GPUs.
 // CPU reference: io.reg4rec.engine.cpu.CpuBackend#reduce.
 #include "common.cuh"
 
@@ -78,22 +88,58 @@ __device__ __forceinline__ void write_result(int op, void* out, long long o, Acc
     }
 }
 
-template <typename Tag>
-__device__ void reduce_rows(int op, const typename Dt<Tag>::storage* __restrict__ x, void* out, long long outer, long long len) {
+// Where folded values come from: the tensor itself, or the partials of a first pass.
+template <typename Tag> struct RawInput {
+    typedef typename AccOf<Tag>::type A;
+    const typename Dt<Tag>::storage* x;
+    __device__ __forceinline__ Acc<A> get(long long off, long long j) const {
+        Acc<A> e;
+        e.v = to_acc(Dt<Tag>::load(x[off]));
+        e.idx = j;
+        return e;
+    }
+};
+template <typename Tag> struct PartialInput {
+    typedef typename AccOf<Tag>::type A;
+    const A* vals;
+    const long long* idx;
+    __device__ __forceinline__ Acc<A> get(long long off, long long) const {
+        Acc<A> e;
+        e.v = vals[off];
+        e.idx = idx[off];
+        return e;
+    }
+};
+
+// Where results go: the output tensor, or the partials of a first pass.
+template <typename Tag> struct FinalSink {
+    int op;
+    void* out;
+    __device__ __forceinline__ void put(long long at, Acc<typename AccOf<Tag>::type> a) const { write_result<Tag>(op, out, at, a); }
+};
+template <typename Tag> struct PartialSink {
+    typedef typename AccOf<Tag>::type A;
+    A* vals;
+    long long* idx;
+    __device__ __forceinline__ void put(long long at, Acc<A> a) const {
+        vals[at] = a.idx < 0 ? (A)0 : a.v;
+        idx[at] = a.idx;
+    }
+};
+
+// Rows of length len; task (r, c) folds segment c of row r and is written at r * chunks + c.
+template <typename Tag, typename In, typename Sink>
+__device__ void reduce_rows(int op, In in, Sink sink, long long rows, long long len, long long chunks, long long chunkLen) {
     typedef typename AccOf<Tag>::type C;
     __shared__ Acc<C> partial[32];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (long long row = blockIdx.x; row < outer; row += gridDim.x) {
-        const typename Dt<Tag>::storage* xr = x + row * len;
+    for (long long task = blockIdx.x; task < rows * chunks; task += gridDim.x) {
+        long long r = task / chunks, c = task % chunks;
+        long long j0 = c * chunkLen, j1 = min(len, j0 + chunkLen);
         Acc<C> acc;
         acc.v = 0;
         acc.idx = -1;
-        for (long long j = threadIdx.x; j < len; j += blockDim.x) {
-            Acc<C> e;
-            e.v = to_acc(Dt<Tag>::load(xr[j]));
-            e.idx = j;
-            acc = combine(op, acc, e);
-        }
+        for (long long j = j0 + threadIdx.x; j < j1; j += blockDim.x) acc = combine(op, acc, in.get(r * len + j, j));
         for (int d = 16; d > 0; d >>= 1) acc = combine(op, acc, shfl_down(acc, d));
         if (lane == 0) partial[warp] = acc;
         __syncthreads();
@@ -103,55 +149,72 @@ __device__ void reduce_rows(int op, const typename Dt<Tag>::storage* __restrict_
             a.idx = -1;
             if (lane < warps) a = partial[lane];
             for (int d = 16; d > 0; d >>= 1) a = combine(op, a, shfl_down(a, d));
-            if (lane == 0) write_result<Tag>(op, out, row, a);
+            if (lane == 0) sink.put(task, a);
         }
-        __syncthreads();  // partial[] is reused by the next row
+        __syncthreads();  // partial[] is reused by the next task
     }
 }
 
 #define COL_LANES 32
 #define COL_SLICES 8
 
-template <typename Tag>
-__device__ void reduce_cols(int op, const typename Dt<Tag>::storage* __restrict__ x, void* out, long long outer, long long len, long long inner) {
+// [outer, len, inner]; task (o, c, group) folds segment c of 32 columns, written at (o * chunks + c) * inner + i.
+template <typename Tag, typename In, typename Sink>
+__device__ void reduce_cols(int op, In in, Sink sink, long long outer, long long len, long long inner, long long chunks, long long chunkLen) {
     typedef typename AccOf<Tag>::type C;
     __shared__ Acc<C> partial[COL_SLICES][COL_LANES];
     long long innerGroups = (inner + COL_LANES - 1) / COL_LANES;
-    long long groups = outer * innerGroups;
+    long long groups = outer * chunks * innerGroups;
     for (long long g = blockIdx.x; g < groups; g += gridDim.x) {
-        long long o = g / innerGroups;
-        long long i = (g % innerGroups) * COL_LANES + threadIdx.x;
+        long long o = g / (chunks * innerGroups), rem = g % (chunks * innerGroups);
+        long long c = rem / innerGroups;
+        long long i = (rem % innerGroups) * COL_LANES + threadIdx.x;
+        long long j0 = c * chunkLen, j1 = min(len, j0 + chunkLen);
         Acc<C> acc;
         acc.v = 0;
         acc.idx = -1;
         if (i < inner) {
-            const typename Dt<Tag>::storage* xc = x + o * len * inner + i;
-            for (long long j = threadIdx.y; j < len; j += COL_SLICES) {
-                Acc<C> e;
-                e.v = to_acc(Dt<Tag>::load(xc[j * inner]));
-                e.idx = j;
-                acc = combine(op, acc, e);
-            }
+            long long base = o * len * inner + i;
+            for (long long j = j0 + threadIdx.y; j < j1; j += COL_SLICES) acc = combine(op, acc, in.get(base + j * inner, j));
         }
         partial[threadIdx.y][threadIdx.x] = acc;
         __syncthreads();
         if (threadIdx.y == 0 && i < inner) {
             Acc<C> a = partial[0][threadIdx.x];
-            for (int s = 1; s < COL_SLICES; s++) a = combine(op, a, partial[s][threadIdx.x]);
-            write_result<Tag>(op, out, o * inner + i, a);
+            for (int sl = 1; sl < COL_SLICES; sl++) a = combine(op, a, partial[sl][threadIdx.x]);
+            sink.put((o * chunks + c) * inner + i, a);
         }
         __syncthreads();
     }
 }
 
-#define REDUCE_ENTRIES(sfx, Tag)                                                                     \
-    extern "C" __global__ void reduce_rows_##sfx(int op, const Dt<Tag>::storage* x, void* out,      \
-                                                 long long outer, long long len) {                   \
-        reduce_rows<Tag>(op, x, out, outer, len);                                                    \
-    }                                                                                                \
-    extern "C" __global__ void reduce_cols_##sfx(int op, const Dt<Tag>::storage* x, void* out,      \
-                                                 long long outer, long long len, long long inner) {  \
-        reduce_cols<Tag>(op, x, out, outer, len, inner);                                             \
+#define REDUCE_ENTRIES(sfx, Tag)                                                                                   \
+    extern "C" __global__ void reduce_rows_##sfx(int op, const Dt<Tag>::storage* x, void* out, long long outer,   \
+                                                 long long len) {                                                  \
+        reduce_rows<Tag>(op, RawInput<Tag>{x}, FinalSink<Tag>{op, out}, outer, len, 1, len);                        \
+    }                                                                                                              \
+    extern "C" __global__ void reduce_cols_##sfx(int op, const Dt<Tag>::storage* x, void* out, long long outer,   \
+                                                 long long len, long long inner) {                                 \
+        reduce_cols<Tag>(op, RawInput<Tag>{x}, FinalSink<Tag>{op, out}, outer, len, inner, 1, len);                 \
+    }                                                                                                              \
+    extern "C" __global__ void reduce_rows_partial_##sfx(int op, const Dt<Tag>::storage* x, AccOf<Tag>::type* vals, \
+                                                         long long* idx, long long outer, long long len,           \
+                                                         long long chunks, long long chunkLen) {                   \
+        reduce_rows<Tag>(op, RawInput<Tag>{x}, PartialSink<Tag>{vals, idx}, outer, len, chunks, chunkLen);          \
+    }                                                                                                              \
+    extern "C" __global__ void reduce_cols_partial_##sfx(int op, const Dt<Tag>::storage* x, AccOf<Tag>::type* vals, \
+                                                         long long* idx, long long outer, long long len,           \
+                                                         long long inner, long long chunks, long long chunkLen) {  \
+        reduce_cols<Tag>(op, RawInput<Tag>{x}, PartialSink<Tag>{vals, idx}, outer, len, inner, chunks, chunkLen);   \
+    }                                                                                                              \
+    extern "C" __global__ void reduce_rows_combine_##sfx(int op, const AccOf<Tag>::type* vals, const long long* idx, \
+                                                         void* out, long long outer, long long chunks) {           \
+        reduce_rows<Tag>(op, PartialInput<Tag>{vals, idx}, FinalSink<Tag>{op, out}, outer, chunks, 1, chunks);      \
+    }                                                                                                              \
+    extern "C" __global__ void reduce_cols_combine_##sfx(int op, const AccOf<Tag>::type* vals, const long long* idx, \
+                                                         void* out, long long outer, long long chunks,             \
+                                                         long long inner) {                                        \
+        reduce_cols<Tag>(op, PartialInput<Tag>{vals, idx}, FinalSink<Tag>{op, out}, outer, chunks, inner, 1, chunks); \
     }
 
 FOR_ALL_DTYPES(REDUCE_ENTRIES)

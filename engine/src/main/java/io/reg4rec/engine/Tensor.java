@@ -211,6 +211,7 @@ public final class Tensor implements AutoCloseable {
     /** The single value of a one-element tensor. */
     public double item() {
         if (numel() != 1) throw new IllegalStateException("item: tensor " + describe() + " has " + numel() + " elements, not 1");
+        if (dtype() == DType.F64) return ((double[]) toHost())[0]; // no detour through fp32
         return dtype().isFloating() ? toFloatArray()[0] : toLongArray()[0];
     }
 

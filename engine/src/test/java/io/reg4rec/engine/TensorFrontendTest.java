@@ -76,5 +76,9 @@ class TensorFrontendTest {
             assertArrayEquals(new long[]{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}, dst.toLongArray());
             assertThrows(IllegalStateException.class, x::item);
         }
+        try (Tensor d = Tensor.scalar(CPU, DType.F64, 0.1); Tensor big = Tensor.of(CPU, new long[]{(1L << 40) + 1}, 1)) {
+            assertEquals(0.1, d.item(), 0.0, "F64 item keeps double precision");
+            assertEquals((double) ((1L << 40) + 1), big.item());
+        }
     }
 }

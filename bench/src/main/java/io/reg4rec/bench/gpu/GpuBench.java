@@ -25,7 +25,8 @@ import static jcuda.driver.JCudaDriver.*;
  * the repetitions), host-side cost of a tiny kernel launch, and the allocator's round trip.
  * Prints one JSON object per measurement on stdout, then a table.
  *
- * <p>Usage: {@code GpuBench [--sizes 1024,2048,4096,8192] [--reps 20] [--impl cublas,own]}.
+ * <p>Usage: {@code GpuBench [--sizes 1024,2048,4096,8192] [--reps 20] [--impl cublas,own]}; impl
+ * names are values of {@code -Dreg4rec.gemm} (cublas, own, own-simt).
  */
 public final class GpuBench {
     private record Result(String bench, String impl, String dtype, int m, int n, int k, double medianMs, Double tflops, Double us) {

@@ -7,19 +7,23 @@ import io.reg4rec.engine.Tensor;
 import java.util.Arrays;
 
 /**
- * Batched GEMM for the CPU backend. fp32 (and bf16, widened to fp32 first): C is cut into
- * MC x NC tiles, handed out to the pool; each tile walks K in KC steps, packs its A block into
- * MR-row panels and its B block into NR-column panels (transposes are absorbed by packing), and
- * runs the register-blocked micro-kernel over them. Each C element is one FMA chain in k order,
- * so results are identical for any thread count, tile size or kernel. F64 is a plain loop.
+ * Batched GEMM for the CPU backend, fp32 (bf16 operands are widened to fp32 first). Loops in the
+ * BLIS order: columns of C in NC blocks, K in KC steps; per step the B block (KC x NC) is packed
+ * once into NR-column panels (about 512 KB, kept in L2), then row blocks of C are handed out to
+ * the pool, each packing its A block into MR-row panels and running the register-blocked
+ * micro-kernel over every (A panel, B panel) pair. Transposes are absorbed by packing. Each C
+ * element is one FMA chain in k order, so results are bit-identical for any thread count, block
+ * size or kernel (Vector API or scalar). F64 is a plain row loop.
  */
 final class Gemm {
     private Gemm() {}
 
     static final GemmKernel KERNEL = pickKernel();
     static final int KC = 256;
-    static final int MC = KERNEL.mr() * 24;
+    static final int MC = KERNEL.mr() * 32;
     static final int NC = KERNEL.nr() * 16;
+    /** Row blocks per thread and (NC, KC) step: several, so a thread that the OS preempts delays little. */
+    private static final int BLOCKS_PER_THREAD = 4;
     /** Below this many multiply-adds a GEMM runs on the calling thread. */
     private static final long PARALLEL_MIN_FMAS = 1L << 18;
 
@@ -113,56 +117,94 @@ final class Gemm {
 
     // ---------------------------------------------------------------- fp32
 
+    /** Per-thread packing buffers: A block, B block, and a scratch tile for partial edges. */
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[][]{
             new float[MC * KC], new float[KC * NC], new float[KERNEL.mr() * KERNEL.nr()]});
 
+    /**
+     * C = A x B for every batch. Large single products share one packed B block per (NC, KC) step
+     * among all threads, which split the rows in MC blocks; batches of at least as many products as
+     * threads give each thread whole products instead. Small products stay on the calling thread.
+     */
     static void gemmF32(Operand a, Operand b, float[] c, long cOffset, int batch, int m, int n, int k) {
         if (k == 0) {
             Arrays.fill(c, (int) cOffset, (int) (cOffset + (long) batch * m * n), 0f);
             return;
         }
-        int mBlocks = (m + MC - 1) / MC, nBlocks = (n + NC - 1) / NC;
-        int tiles = batch * mBlocks * nBlocks;
-        java.util.function.IntConsumer tile = t -> {
-            int bt = t / (mBlocks * nBlocks), r = t % (mBlocks * nBlocks);
-            int i0 = (r / nBlocks) * MC, j0 = (r % nBlocks) * NC;
-            computeTile(a, b, c, cOffset + (long) bt * m * n, n, bt, i0, Math.min(MC, m - i0), j0, Math.min(NC, n - j0), k);
-        };
-        if ((long) batch * m * n * k < PARALLEL_MIN_FMAS || tiles == 1) {
-            for (int t = 0; t < tiles; t++) tile.accept(t);
+        long fmas = (long) batch * m * n * k;
+        int threads = CpuPool.threads();
+        if (fmas < PARALLEL_MIN_FMAS || threads == 1) {
+            for (int t = 0; t < batch; t++) gemmSerial(a, b, c, cOffset + (long) t * m * n, t, m, n, k);
+        } else if (batch >= 2 * threads || (batch >= threads && batch % threads == 0)) {
+            CpuPool.forEachTask(batch, t -> gemmSerial(a, b, c, cOffset + (long) t * m * n, t, m, n, k));
         } else {
-            CpuPool.forEachTask(tiles, tile);
+            for (int t = 0; t < batch; t++) gemmShared(a, b, c, cOffset + (long) t * m * n, t, m, n, k, threads);
         }
     }
 
-    private static void computeTile(Operand a, Operand b, float[] c, long cBase, int ldc, int bt,
-                                    int i0, int mc, int j0, int nc, int k) {
+    /** One product on the calling thread. */
+    private static void gemmSerial(Operand a, Operand b, float[] c, long cBase, int bt, int m, int n, int k) {
+        float[][] buf = BUFFERS.get();
+        long aBase = a.offset() + bt * a.batchStride(), bBase = b.offset() + bt * b.batchStride();
+        for (int j0 = 0; j0 < n; j0 += NC) {
+            int nc = Math.min(NC, n - j0);
+            for (int p0 = 0; p0 < k; p0 += KC) {
+                int kc = Math.min(KC, k - p0);
+                packB(b, bBase, j0, nc, p0, kc, buf[1], KERNEL.nr(), 0, nc);
+                for (int i0 = 0; i0 < m; i0 += MC) {
+                    int mc = Math.min(MC, m - i0);
+                    packA(a, aBase, i0, mc, p0, kc, buf[0], KERNEL.mr());
+                    macroKernel(buf[0], buf[1], buf[2], c, cBase, n, i0, mc, j0, nc, kc, p0 > 0);
+                }
+            }
+        }
+    }
+
+    /** One product over all threads: B block packed once (in parallel), row blocks handed out. */
+    private static void gemmShared(Operand a, Operand b, float[] c, long cBase, int bt, int m, int n, int k, int threads) {
+        float[] bp = BUFFERS.get()[1];
+        int mr = KERNEL.mr(), nr = KERNEL.nr();
+        // Row blocks: BLOCKS_PER_THREAD per thread for balance, at most MC rows, whole MR panels.
+        int mc = Math.max(mr, Math.min(MC, ((m + BLOCKS_PER_THREAD * threads - 1) / (BLOCKS_PER_THREAD * threads) + mr - 1) / mr * mr));
+        int mBlocks = (m + mc - 1) / mc;
+        long aBase = a.offset() + bt * a.batchStride(), bBase = b.offset() + bt * b.batchStride();
+        for (int j0 = 0; j0 < n; j0 += NC) {
+            int nc = Math.min(NC, n - j0);
+            int panels = (nc + nr - 1) / nr;
+            for (int p0 = 0; p0 < k; p0 += KC) {
+                int kc = Math.min(KC, k - p0);
+                int fj0 = j0, fp0 = p0;
+                CpuPool.parallelFor(panels, 4, (s, e) -> packB(b, bBase, fj0, nc, fp0, kc, bp, nr, (int) s * nr, (int) Math.min(nc, e * nr)));
+                CpuPool.forEachTask(mBlocks, blk -> {
+                    float[][] own = BUFFERS.get();
+                    int i0 = blk * mc, rows = Math.min(mc, m - i0);
+                    packA(a, aBase, i0, rows, fp0, kc, own[0], mr);
+                    macroKernel(own[0], bp, own[2], c, cBase, n, i0, rows, fj0, nc, kc, fp0 > 0);
+                });
+            }
+        }
+    }
+
+    /** Runs the micro-kernel over a packed A block (mc x kc) and packed B block (kc x nc). */
+    private static void macroKernel(float[] ap, float[] bp, float[] edge, float[] c, long cBase, int ldc,
+                                    int i0, int mc, int j0, int nc, int kc, boolean accumulate) {
         GemmKernel kernel = KERNEL;
         int mr = kernel.mr(), nr = kernel.nr();
-        float[][] buf = BUFFERS.get();
-        float[] ap = buf[0], bp = buf[1], edge = buf[2];
-        long aBase = a.offset() + bt * a.batchStride(), bBase = b.offset() + bt * b.batchStride();
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int kc = Math.min(KC, k - p0);
-            boolean accumulate = p0 > 0;
-            packA(a, aBase, i0, mc, p0, kc, ap, mr);
-            packB(b, bBase, j0, nc, p0, kc, bp, nr);
-            for (int ip = 0; ip < mc; ip += mr) {
-                int rows = Math.min(mr, mc - ip);
-                int aOff = ip * kc;
-                for (int jp = 0; jp < nc; jp += nr) {
-                    int cols = Math.min(nr, nc - jp);
-                    int bOff = jp * kc;
-                    int cOff = (int) (cBase + (long) (i0 + ip) * ldc + j0 + jp);
-                    if (rows == mr && cols == nr) {
-                        kernel.compute(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate);
-                    } else {
-                        // Partial tile: run the same kernel on a zero-padded scratch tile.
-                        Arrays.fill(edge, 0f);
-                        if (accumulate) for (int r = 0; r < rows; r++) System.arraycopy(c, cOff + r * ldc, edge, r * nr, cols);
-                        kernel.compute(kc, ap, aOff, bp, bOff, edge, 0, nr, true);
-                        for (int r = 0; r < rows; r++) System.arraycopy(edge, r * nr, c, cOff + r * ldc, cols);
-                    }
+        for (int ip = 0; ip < mc; ip += mr) {
+            int rows = Math.min(mr, mc - ip);
+            int aOff = ip * kc;
+            for (int jp = 0; jp < nc; jp += nr) {
+                int cols = Math.min(nr, nc - jp);
+                int bOff = jp * kc;
+                int cOff = (int) (cBase + (long) (i0 + ip) * ldc + j0 + jp);
+                if (rows == mr && cols == nr) {
+                    kernel.compute(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate);
+                } else {
+                    // Partial tile: run the same kernel on a zero-padded scratch tile.
+                    Arrays.fill(edge, 0f);
+                    if (accumulate) for (int r = 0; r < rows; r++) System.arraycopy(c, cOff + r * ldc, edge, r * nr, cols);
+                    kernel.compute(kc, ap, aOff, bp, bOff, edge, 0, nr, true);
+                    for (int r = 0; r < rows; r++) System.arraycopy(edge, r * nr, c, cOff + r * ldc, cols);
                 }
             }
         }
@@ -193,11 +235,11 @@ final class Gemm {
         }
     }
 
-    /** Packs B[p0..p0+kc, j0..j0+nc] into NR-column panels: panel q holds (p, j) at q*kc*NR + p*NR + j. */
-    static void packB(Operand b, long base, int j0, int nc, int p0, int kc, float[] bp, int nr) {
+    /** Packs columns [fromCol, toCol) of B[p0..p0+kc, j0..j0+nc] into NR-column panels: panel q holds (p, j) at q*kc*NR + p*NR + j. */
+    static void packB(Operand b, long base, int j0, int nc, int p0, int kc, float[] bp, int nr, int fromCol, int toCol) {
         float[] src = (float[]) b.array();
         long rs = b.rowStride(), cs = b.colStride();
-        for (int jp = 0; jp < nc; jp += nr) {
+        for (int jp = fromCol; jp < toCol; jp += nr) {
             int cols = Math.min(nr, nc - jp);
             int dst = jp * kc;
             if (cs == 1) {

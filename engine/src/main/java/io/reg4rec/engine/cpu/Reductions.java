@@ -19,6 +19,10 @@ final class Reductions {
     }
 
     static void reduce(ReduceOp op, View in, View out, long outer, int n, long inner, long grain) {
+        if (inner == 1) {
+            reduceRows(op, in, out, outer, n, grain);
+            return;
+        }
         long chunksPerRow = (inner + CHUNK - 1) / CHUNK;
         long total = units(outer, inner);
         long unitGrain = Math.max(1, grain / Math.max(1, (long) n * Math.min(inner, CHUNK)));
@@ -92,8 +96,68 @@ final class Reductions {
         if (n == 0) java.util.Arrays.fill(acc, 0, len, 0L);
     }
 
+    /** Reduction along the last axis: each row is read in contiguous chunks, combined in order. */
+    private static void reduceRows(ReduceOp op, View in, View out, long rows, int n, long grain) {
+        boolean floating = in.dtype.isFloating();
+        boolean arg = op == ReduceOp.ARGMAX || op == ReduceOp.ARGMIN;
+        CpuPool.parallelFor(rows, Math.max(1, grain / Math.max(1, n)), (s, e) -> {
+            int[] idx = new int[CHUNK];
+            double[] dv = new double[CHUNK], dres = new double[1];
+            long[] lv = new long[CHUNK], lres = new long[1];
+            for (long row = s; row < e; row++) {
+                long rowStart = row * n;
+                if (floating) {
+                    double acc = op == ReduceOp.SUM ? 0.0 : Double.NaN;
+                    long best = 0;
+                    for (int j0 = 0; j0 < n; j0 += CHUNK) {
+                        int len = Math.min(CHUNK, n - j0);
+                        in.loadDouble(rowStart + j0, len, dv, idx);
+                        int i = 0;
+                        if (j0 == 0 && op != ReduceOp.SUM) { acc = dv[0]; i = 1; }
+                        switch (op) {
+                            case SUM -> { for (; i < len; i++) acc += dv[i]; }
+                            case MAX -> { for (; i < len; i++) acc = Math.max(acc, dv[i]); }
+                            case MIN -> { for (; i < len; i++) acc = Math.min(acc, dv[i]); }
+                            case ARGMAX -> { for (; i < len; i++) if (acc == acc && (dv[i] > acc || dv[i] != dv[i])) { acc = dv[i]; best = j0 + i; } }
+                            case ARGMIN -> { for (; i < len; i++) if (acc == acc && (dv[i] < acc || dv[i] != dv[i])) { acc = dv[i]; best = j0 + i; } }
+                        }
+                    }
+                    if (arg) {
+                        lres[0] = best;
+                        out.storeLong(row, 1, lres);
+                    } else {
+                        dres[0] = acc;
+                        View.roundThroughFloat(out.dtype, dres, 1);
+                        out.storeDouble(row, 1, dres);
+                    }
+                } else {
+                    long acc = 0, best = 0;
+                    for (int j0 = 0; j0 < n; j0 += CHUNK) {
+                        int len = Math.min(CHUNK, n - j0);
+                        in.loadLong(rowStart + j0, len, lv, idx);
+                        int i = 0;
+                        if (j0 == 0 && op != ReduceOp.SUM) { acc = lv[0]; i = 1; }
+                        switch (op) {
+                            case SUM -> { for (; i < len; i++) acc += lv[i]; }
+                            case MAX -> { for (; i < len; i++) acc = Math.max(acc, lv[i]); }
+                            case MIN -> { for (; i < len; i++) acc = Math.min(acc, lv[i]); }
+                            case ARGMAX -> { for (; i < len; i++) if (lv[i] > acc) { acc = lv[i]; best = j0 + i; } }
+                            case ARGMIN -> { for (; i < len; i++) if (lv[i] < acc) { acc = lv[i]; best = j0 + i; } }
+                        }
+                    }
+                    lres[0] = arg ? best : acc;
+                    out.storeLong(row, 1, lres);
+                }
+            }
+        });
+    }
+
     /** Numerically stable softmax / log-softmax along the middle axis, in double, rounded through fp32. */
     static void softmax(View in, View out, long outer, int n, long inner, boolean log, long grain) {
+        if (inner == 1) {
+            softmaxRows(in, out, outer, n, log, grain);
+            return;
+        }
         long chunksPerRow = (inner + CHUNK - 1) / CHUNK;
         long total = units(outer, inner);
         long unitGrain = Math.max(1, grain / Math.max(1, (long) n * Math.min(inner, CHUNK)));
@@ -123,6 +187,37 @@ final class Reductions {
                     else for (int i = 0; i < len; i++) v[i] = Math.exp(v[i] - max[i]) / sum[i];
                     View.roundThroughFloat(out.dtype, v, len);
                     out.storeDouble(at, len, v);
+                }
+            }
+        });
+    }
+
+    /** Softmax along the last axis: three in-order passes over each row's contiguous chunks. */
+    private static void softmaxRows(View in, View out, long rows, int n, boolean log, long grain) {
+        CpuPool.parallelFor(rows, Math.max(1, grain / Math.max(1, n)), (s, e) -> {
+            int[] idx = new int[CHUNK];
+            double[] v = new double[CHUNK];
+            for (long row = s; row < e; row++) {
+                long rowStart = row * n;
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int j0 = 0; j0 < n; j0 += CHUNK) {
+                    int len = Math.min(CHUNK, n - j0);
+                    in.loadDouble(rowStart + j0, len, v, idx);
+                    for (int i = 0; i < len; i++) max = Math.max(max, v[i]);
+                }
+                for (int j0 = 0; j0 < n; j0 += CHUNK) {
+                    int len = Math.min(CHUNK, n - j0);
+                    in.loadDouble(rowStart + j0, len, v, idx);
+                    for (int i = 0; i < len; i++) sum += Math.exp(v[i] - max);
+                }
+                double logSum = Math.log(sum);
+                for (int j0 = 0; j0 < n; j0 += CHUNK) {
+                    int len = Math.min(CHUNK, n - j0);
+                    in.loadDouble(rowStart + j0, len, v, idx);
+                    if (log) for (int i = 0; i < len; i++) v[i] = v[i] - max - logSum;
+                    else for (int i = 0; i < len; i++) v[i] = Math.exp(v[i] - max) / sum;
+                    View.roundThroughFloat(out.dtype, v, len);
+                    out.storeDouble(rowStart + j0, len, v);
                 }
             }
         });

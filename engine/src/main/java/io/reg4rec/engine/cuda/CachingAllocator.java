@@ -5,6 +5,7 @@ import jcuda.driver.CUdeviceptr;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -107,8 +108,8 @@ public final class CachingAllocator {
                 p = memory.allocate(size);
             } catch (DeviceMemory.OutOfMemory second) {
                 long[] info = memory.info();
-                String device = info == null ? "" : String.format(", device reports %,d B free of %,d B", info[0], info[1]);
-                throw new DeviceOutOfMemoryException(String.format(
+                String device = info == null ? "" : String.format(Locale.ROOT, ", device reports %,d B free of %,d B", info[0], info[1]);
+                throw new DeviceOutOfMemoryException(String.format(Locale.ROOT,
                         "%s out of memory: requested %,d B (rounded to %,d B) with %,d B in use in %d live blocks and %,d B cached"
                                 + " (the cache was flushed and the allocation retried)%s",
                         deviceName, bytes, size, inUseBytes, liveBlocks, cachedBefore, device),

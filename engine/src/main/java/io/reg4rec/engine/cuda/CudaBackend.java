@@ -44,6 +44,8 @@ import static jcuda.driver.JCudaDriver.*;
  */
 public final class CudaBackend implements Backend {
     private static final int BLOCK = 256;
+    /** Blocks a reduction aims to keep busy before it splits the reduced axis (see chunksFor). */
+    private static final long REDUCE_TASKS = 1024;
 
     private static final Object INIT_LOCK = new Object();
     private static boolean probed;
@@ -121,7 +123,7 @@ public final class CudaBackend implements Backend {
                 if (deviceCount == 0) unavailable = "the CUDA driver reports no devices";
             } catch (Throwable t) {
                 deviceCount = 0;
-                unavailable = "the CUDA driver could not be used (" + t.getClass().getSimpleName() + ": " + t.getMessage() + ")";
+                unavailable = "the CUDA driver could not be used (" + NativeErrors.summarize(t) + ")";
             }
         }
     }
@@ -424,15 +426,70 @@ public final class CudaBackend implements Backend {
         if (outer * inner == 0) return;
         if (len == 0 && op != ReduceOp.SUM) throw new IllegalArgumentException(op + ": cannot reduce an empty dimension " + axis + " of " + x.describe());
         if (inner == 1) {
-            kernel("reduce", "reduce_rows_" + dt)
-                    .i32(op.ordinal()).ptr(pointer(x)).ptr(pointer(out)).i64(outer).i64(len)
-                    .launch(stream, Math.min(outer, (long) smCount * 64), BLOCK);
+            long chunks = chunksFor(outer, len, 8192, 4096);
+            if (chunks == 1) {
+                kernel("reduce", "reduce_rows_" + dt)
+                        .i32(op.ordinal()).ptr(pointer(x)).ptr(pointer(out)).i64(outer).i64(len)
+                        .launch(stream, Math.min(outer, (long) smCount * 64), BLOCK);
+                return;
+            }
+            long chunkLen = (len + chunks - 1) / chunks;
+            chunks = (len + chunkLen - 1) / chunkLen;
+            CachingAllocator.Block vals = allocator.allocate(outer * chunks * accumulatorBytes(x.dtype()));
+            CachingAllocator.Block idx = allocator.allocate(outer * chunks * Long.BYTES);
+            try {
+                kernel("reduce", "reduce_rows_partial_" + dt)
+                        .i32(op.ordinal()).ptr(pointer(x)).ptr(vals.pointer()).ptr(idx.pointer()).i64(outer).i64(len).i64(chunks).i64(chunkLen)
+                        .launch(stream, Math.min(outer * chunks, (long) smCount * 64), BLOCK);
+                kernel("reduce", "reduce_rows_combine_" + dt)
+                        .i32(op.ordinal()).ptr(vals.pointer()).ptr(idx.pointer()).ptr(pointer(out)).i64(outer).i64(chunks)
+                        .launch(stream, Math.min(outer, (long) smCount * 64), BLOCK);
+            } finally {
+                // Later work on this stream runs after both kernels, so the blocks may be reused at once.
+                allocator.release(vals);
+                allocator.release(idx);
+            }
         } else {
-            long groups = outer * ((inner + 31) / 32);
-            kernel("reduce", "reduce_cols_" + dt)
-                    .i32(op.ordinal()).ptr(pointer(x)).ptr(pointer(out)).i64(outer).i64(len).i64(inner)
-                    .launch(stream, Math.min(groups, (long) smCount * 64), 1, 32, 8, 0);
+            long columnGroups = outer * ((inner + 31) / 32);
+            long chunks = chunksFor(columnGroups, len, 512, 256);
+            if (chunks == 1) {
+                kernel("reduce", "reduce_cols_" + dt)
+                        .i32(op.ordinal()).ptr(pointer(x)).ptr(pointer(out)).i64(outer).i64(len).i64(inner)
+                        .launch(stream, Math.min(columnGroups, (long) smCount * 64), 1, 32, 8, 0);
+                return;
+            }
+            long chunkLen = (len + chunks - 1) / chunks;
+            chunks = (len + chunkLen - 1) / chunkLen;
+            CachingAllocator.Block vals = allocator.allocate(outer * chunks * inner * accumulatorBytes(x.dtype()));
+            CachingAllocator.Block idx = allocator.allocate(outer * chunks * inner * Long.BYTES);
+            try {
+                kernel("reduce", "reduce_cols_partial_" + dt)
+                        .i32(op.ordinal()).ptr(pointer(x)).ptr(vals.pointer()).ptr(idx.pointer()).i64(outer).i64(len).i64(inner)
+                        .i64(chunks).i64(chunkLen)
+                        .launch(stream, Math.min(columnGroups * chunks, (long) smCount * 64), 1, 32, 8, 0);
+                kernel("reduce", "reduce_cols_combine_" + dt)
+                        .i32(op.ordinal()).ptr(vals.pointer()).ptr(idx.pointer()).ptr(pointer(out)).i64(outer).i64(chunks).i64(inner)
+                        .launch(stream, Math.min(columnGroups, (long) smCount * 64), 1, 32, 8, 0);
+            } finally {
+                allocator.release(vals);
+                allocator.release(idx);
+            }
         }
+    }
+
+    /**
+     * How many segments to cut the reduced axis into so that about {@link #REDUCE_TASKS} blocks
+     * have work: 1 (one pass) when there are enough tasks already or the axis is short. Depends
+     * only on the shape, so every GPU folds in the same order.
+     */
+    private static long chunksFor(long tasks, long len, long minLenToSplit, long minChunkLen) {
+        if (tasks >= REDUCE_TASKS || len < minLenToSplit) return 1;
+        long wanted = (REDUCE_TASKS + tasks - 1) / tasks;
+        return Math.max(1, Math.min(wanted, (len + minChunkLen - 1) / minChunkLen));
+    }
+
+    private static long accumulatorBytes(DType t) {
+        return t == DType.I32 ? Integer.BYTES : Long.BYTES;  // double for floats, the integer type otherwise
     }
 
     @Override

@@ -20,18 +20,23 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
 /**
  * The one place that chooses how a CUDA matmul runs: cuBLAS through JCublas2 when its natives
  * load (they need libcublas.so.12, which on a CUDA 13 host a compatibility shim provides), else
- * the engine's own tiled kernel (kernels/src/main/cuda/gemm.cu). The system property
- * {@code reg4rec.gemm} = {@code cublas} | {@code own} | {@code auto} (default) forces a choice;
- * it is read on every call so tests and benchmarks can switch.
+ * the engine's own tiled kernels (kernels/src/main/cuda/gemm.cu). The system property
+ * {@code reg4rec.gemm} = {@code cublas} | {@code own} | {@code own-simt} | {@code auto} (default)
+ * forces a choice; it is read on every call so tests and benchmarks can switch.
  *
  * <p>Row-major C = A·B is computed by cuBLAS as the column-major product C^T = B^T·A^T: a
  * row-major matrix with leading dimension ld is its own transpose in column-major order, so no
- * data moves. Only these cuBLAS functions are called: cublasCreate_v2, cublasDestroy_v2,
- * cublasSetStream_v2, cublasSetMathMode, cublasGemmStridedBatchedEx, cublasSgemmStridedBatched,
- * cublasGetVersion_v2.
+ * data moves. The cuBLAS functions called are cublasCreate_v2, cublasSetStream_v2,
+ * cublasSetMathMode, cublasGetVersion_v2, cublasSgemmStridedBatched and cublasGemmStridedBatchedEx
+ * (through JCublas2's *_new binding, which passes the cublasComputeType_t through unchanged; the
+ * older binding would first call cublasGetMathMode). The handle lives as long as the JVM.
  */
 public final class CudaGemm {
-    public enum Impl { CUBLAS, OWN }
+    /**
+     * CUBLAS: JCublas2. OWN: the engine's kernels, bf16 on tensor cores (WMMA) on sm_80+.
+     * OWN_SIMT: the engine's CUDA-core kernel for every dtype (the fallback below sm_80).
+     */
+    public enum Impl { CUBLAS, OWN, OWN_SIMT }
 
     public static final String PROPERTY = "reg4rec.gemm";
 
@@ -54,6 +59,8 @@ public final class CudaGemm {
         switch (setting) {
             case "own":
                 return Impl.OWN;
+            case "own-simt":
+                return Impl.OWN_SIMT;
             case "cublas":
                 if (!cublasReady()) {
                     throw new IllegalStateException("-D" + PROPERTY + "=cublas was requested but JCublas is unavailable on "
@@ -64,7 +71,7 @@ public final class CudaGemm {
             case "":
                 return cublasReady() ? Impl.CUBLAS : Impl.OWN;
             default:
-                throw new IllegalArgumentException("-D" + PROPERTY + "=" + setting + ": expected cublas, own or auto");
+                throw new IllegalArgumentException("-D" + PROPERTY + "=" + setting + ": expected cublas, own, own-simt or auto");
         }
     }
 
@@ -95,7 +102,7 @@ public final class CudaGemm {
                     libraryLoaded = true;
                 } catch (Throwable t) {
                     libraryLoaded = false;
-                    libraryProblem = t.getClass().getSimpleName() + ": " + t.getMessage();
+                    libraryProblem = NativeErrors.summarize(t);
                     System.err.println("[reg4rec] JCublas is unavailable (" + libraryProblem
                             + "); CUDA matmul uses the engine's own GEMM kernel");
                 }
@@ -117,17 +124,8 @@ public final class CudaGemm {
             cublasVersion = version[0];
             handle = h;
         } catch (Throwable t) {
-            handleProblem = "creating a cuBLAS handle on " + backend.device() + " failed: " + t.getClass().getSimpleName() + ": " + t.getMessage();
+            handleProblem = "creating a cuBLAS handle on " + backend.device() + " failed: " + NativeErrors.summarize(t);
             System.err.println("[reg4rec] JCublas is unavailable (" + handleProblem + "); CUDA matmul uses the engine's own GEMM kernel");
-        }
-    }
-
-    /** Destroys the handle (the backend's close path). */
-    synchronized void close() {
-        if (handle != null) {
-            backend.makeCurrent();
-            JCublas2.cublasDestroy(handle);
-            handle = null;
         }
     }
 
@@ -161,7 +159,8 @@ public final class CudaGemm {
         if (impl == Impl.CUBLAS && cublasFits) {
             cublas(a, transposeA, b, transposeB, out, batch, m, n, k, (int) lda, (int) ldb, strideA, strideB);
         } else {
-            own(a, transposeA, b, transposeB, out, batch, m, n, k, lda, ldb, strideA, strideB);
+            boolean tensorCores = impl != Impl.OWN_SIMT && a.dtype() == DType.BF16 && backend.computeCapability() >= 80;
+            own(a, transposeA, b, transposeB, out, batch, m, n, k, lda, ldb, strideA, strideB, tensorCores);
         }
     }
 
@@ -192,8 +191,9 @@ public final class CudaGemm {
     }
 
     private void own(Tensor a, boolean ta, Tensor b, boolean tb, Tensor out, int batch, int m, int n, int k,
-                     long lda, long ldb, long strideA, long strideB) {
-        String name = a.dtype() == DType.F32 ? "gemm_f32_f32" : out.dtype() == DType.BF16 ? "gemm_bf16_bf16" : "gemm_bf16_f32";
+                     long lda, long ldb, long strideA, long strideB, boolean tensorCores) {
+        String name = a.dtype() == DType.F32 ? "gemm_f32_f32"
+                : (tensorCores ? "gemm_wmma_bf16_" : "gemm_bf16_") + (out.dtype() == DType.BF16 ? "bf16" : "f32");
         long tiles = (long) batch * ((m + 127) / 128) * ((n + 127) / 128);
         backend.kernel("gemm", name)
                 .ptr(backend.pointer(a)).ptr(backend.pointer(b)).ptr(backend.pointer(out))

@@ -5,7 +5,6 @@ import jcuda.driver.CUmodule;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -102,12 +101,11 @@ final class KernelModules {
             throw new IllegalStateException("reading " + module + ".fatbin failed: " + e, e);
         }
         if (image.length == 0) throw new IllegalStateException("CUDA kernels were not built: " + module + ".fatbin is empty");
-        // A fatbin needs no terminating NUL; the driver reads its own header for the size.
-        byte[] data = Arrays.copyOf(image, image.length);
+        // A fatbin needs no terminating NUL: the driver reads the size from its header.
         CUmodule m = new CUmodule();
         backend.makeCurrent();
         try {
-            cuModuleLoadData(m, data);
+            cuModuleLoadData(m, image);
         } catch (RuntimeException e) {
             throw new IllegalStateException("loading " + module + ".fatbin (" + image.length + " B) on " + backend.device() + " ("
                     + backend.deviceName() + ") failed: " + e.getMessage() + "; the fatbin holds sm_80 and sm_90 code and compute_90 PTX", e);

@@ -254,6 +254,22 @@ class CpuElementwiseTest {
     }
 
     @Test
+    void expandedAndSlicedViews() {
+        try (Tensor row = random(DType.F32, 21, -2, 2, 1, 5); Tensor e = row.expand(4, 5); Tensor y = e.exp(); Tensor c = e.to(DType.F64);
+             Tensor big = random(DType.BF16, 22, -2, 2, 9, 12); Tensor s = big.slice(0, 2, 7).slice(1, 3, 11); Tensor t = s.tanh()) {
+            double[] rv = values(row), yv = values(y), cv = values(c);
+            for (int i = 0; i < 20; i++) {
+                assertSame(rounded(DType.F32, Math.exp(rv[i % 5])), yv[i], "exp of expanded view");
+                assertSame(rv[i % 5], cv[i], "cast of expanded view");
+            }
+            double[] bv = values(big), tv = values(t);
+            for (int i = 0; i < 5; i++) for (int j = 0; j < 8; j++) {
+                assertSame(rounded(DType.BF16, Math.tanh(bv[(i + 2) * 12 + j + 3])), tv[i * 8 + j], "tanh of sliced view");
+            }
+        }
+    }
+
+    @Test
     void emptyTensors() {
         try (Tensor a = Tensor.zeros(CPU, DType.F32, 0, 5); Tensor b = a.exp(); Tensor c = a.add(a); Tensor d = a.to(DType.BF16)) {
             assertEquals(0, b.numel());

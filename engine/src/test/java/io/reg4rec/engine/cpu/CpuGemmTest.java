@@ -73,6 +73,11 @@ class CpuGemmTest {
             assertArrayEquals(new int[]{batch, m, n}, c.shape());
             assertArrayEquals(reference(DType.F32, values(a), batch, values(b), batch, batch, m, k, n), values(c));
         }
+        // Enough products for whole products per thread (the batch-parallel path), with a transposed B.
+        try (Tensor a = random(DType.F32, 11, -1, 1, 4, 40, 300); Tensor bt = random(DType.F32, 12, -1, 1, 4, 70, 300);
+             Tensor b = bt.transpose(1, 2); Tensor c = a.matmul(b)) {
+            assertArrayEquals(reference(DType.F32, values(a), 4, values(b), 4, 4, 40, 300, 70), values(c));
+        }
         // Broadcast batch: [1, m, k] x [batch, k, n] and [m, k] x [batch, k, n] (batch stride 0).
         try (Tensor a1 = random(DType.F32, 3, -1, 1, 1, m, k); Tensor a2 = random(DType.F32, 3, -1, 1, m, k);
              Tensor b = random(DType.F32, 4, -1, 1, batch, k, n); Tensor c1 = a1.matmul(b); Tensor c2 = a2.matmul(b); Tensor c3 = b.transpose(1, 2).matmul(a2.transpose(0, 1))) {
@@ -140,6 +145,17 @@ class CpuGemmTest {
         }
         assertTrue(Gemm.vectorApiPresent(), "tests run with --add-modules jdk.incubator.vector");
         assertEquals("VectorGemmKernel", Gemm.KERNEL.getClass().getSimpleName());
+    }
+
+    @Test
+    void fallsBackToTheScalarKernelWithoutTheVectorModule() throws Exception {
+        String launcher = System.getProperty("java.home") + "/bin/java";
+        Process p = new ProcessBuilder(launcher, "-cp", System.getProperty("java.class.path"), ScalarFallbackMain.class.getName())
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "child JVM finished");
+        assertEquals(0, p.exitValue(), output);
+        assertTrue(output.contains("ScalarGemmKernel"), output);
     }
 
     @Test

@@ -24,7 +24,11 @@ class CudaGemmTest {
     void clearProperty() { System.clearProperty(CudaGemm.PROPERTY); }
 
     static void useImpl(CudaGemm.Impl impl) {
-        System.setProperty(CudaGemm.PROPERTY, impl == CudaGemm.Impl.CUBLAS ? "cublas" : "own");
+        System.setProperty(CudaGemm.PROPERTY, switch (impl) {
+            case CUBLAS -> "cublas";
+            case OWN -> "own";
+            case OWN_SIMT -> "own-simt";
+        });
         if (impl == CudaGemm.Impl.CUBLAS) {
             CudaGemm g = CudaBackend.device(0).gemm();
             assumeTrue(g.cublasReady(), () -> "JCublas unavailable: " + g.cublasProblem());
@@ -85,7 +89,10 @@ class CudaGemmTest {
     }
 
     @Test
-    void ownKernelMatchesTheCpu() { shapesAndTransposes(CudaGemm.Impl.OWN); }
+    void ownKernelsMatchTheCpu() { shapesAndTransposes(CudaGemm.Impl.OWN); }
+
+    @Test
+    void ownCudaCoreKernelsMatchTheCpu() { shapesAndTransposes(CudaGemm.Impl.OWN_SIMT); }
 
     @Test
     void cublasMatchesTheCpu() { shapesAndTransposes(CudaGemm.Impl.CUBLAS); }

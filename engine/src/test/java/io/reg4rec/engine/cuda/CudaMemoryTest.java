@@ -78,4 +78,18 @@ class CudaMemoryTest {
         b.emptyCache();
         assertEquals(0, b.memoryStats().cachedBytes());
     }
+
+    @Test
+    void tensorsBeyond2To31ElementsUse64BitOffsets() {
+        int cols = (1 << 30) + 5;  // 2 x cols = 2^31 + 10 one-byte elements, 2 GiB per tensor
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.full(GPU, DType.F8E4M3, 1.0, 2, cols);
+            Tensor y = x.neg();
+            assertArrayEquals(new float[]{-1, -1, -1}, y.slice(1, cols - 3, cols).select(0, 1).toFloatArray());
+            Tensor z = y.add(x.slice(0, 1, 2));  // broadcast over the first dimension
+            assertArrayEquals(new float[]{0, 0}, z.slice(1, cols - 1, cols).flatten().toFloatArray());
+            assertArrayEquals(new float[]{1, 1}, x.max(1, false).toFloatArray());
+            assertArrayEquals(new long[]{0, 0}, y.argmax(1, false).toLongArray());
+        }
+    }
 }
