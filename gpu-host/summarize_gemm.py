@@ -21,6 +21,7 @@ def read_gemm_lines(path):
                 except json.JSONDecodeError:
                     continue
                 if row.get("bench") == "gemm" and {"impl", "dtype", "m", "n", "k", "median_ms"} <= row.keys():
+                    row["dtype"] = row["dtype"].lower()  # GpuBench writes F32/BF16, the peer f32/bf16
                     rows.append(row)
     except FileNotFoundError:
         pass

@@ -4,8 +4,9 @@
 //
 // Conversions follow the engine's rules: float -> bf16 and float -> fp8 round to nearest even;
 // fp8 saturates finite overflow and +-inf to the format's largest finite value (E4M3: 448,
-// E5M2: 57344); NaN stays NaN. Float -> integer truncates toward zero (cvt.rzi saturates and
-// maps NaN to 0, as Java's (int)/(long) casts do).
+// E5M2: 57344); NaN stays NaN. Float -> integer truncates toward zero and saturates (cvt.rzi);
+// NaN maps to 0 as in Java's (int)/(long) casts, which needs an explicit test: on sm_90 the
+// conversion gives INT_MIN for NaN.
 #pragma once
 #include <stdint.h>
 #include <type_traits>
@@ -166,8 +167,8 @@ template <> struct Dt<int64_t> {
 // Conversions between compute types with Java's semantics.
 template <typename To> __device__ __forceinline__ To convert_float(float v);
 template <> __device__ __forceinline__ float convert_float<float>(float v) { return v; }
-template <> __device__ __forceinline__ int32_t convert_float<int32_t>(float v) { return __float2int_rz(v); }
-template <> __device__ __forceinline__ int64_t convert_float<int64_t>(float v) { return __float2ll_rz(v); }
+template <> __device__ __forceinline__ int32_t convert_float<int32_t>(float v) { return v != v ? 0 : __float2int_rz(v); }
+template <> __device__ __forceinline__ int64_t convert_float<int64_t>(float v) { return v != v ? 0 : __float2ll_rz(v); }
 
 template <typename To> __device__ __forceinline__ To convert_long(long long v);
 template <> __device__ __forceinline__ float convert_long<float>(long long v) { return __ll2float_rn(v); }
@@ -192,8 +193,8 @@ template <> __device__ __forceinline__ float store_double<float>(double d) { ret
 template <> __device__ __forceinline__ bf16_t store_double<bf16_t>(double d) { return float_to_bf16(double_to_float_round_to_odd(d)); }
 template <> __device__ __forceinline__ fp8_t store_double<e4m3_tag>(double d) { return float_to_e4m3(double_to_float_round_to_odd(d)); }
 template <> __device__ __forceinline__ fp8_t store_double<e5m2_tag>(double d) { return float_to_e5m2(double_to_float_round_to_odd(d)); }
-template <> __device__ __forceinline__ int32_t store_double<int32_t>(double d) { return __double2int_rz(d); }
-template <> __device__ __forceinline__ int64_t store_double<int64_t>(double d) { return __double2ll_rz(d); }
+template <> __device__ __forceinline__ int32_t store_double<int32_t>(double d) { return d != d ? 0 : __double2int_rz(d); }
+template <> __device__ __forceinline__ int64_t store_double<int64_t>(double d) { return d != d ? 0 : __double2ll_rz(d); }
 
 // Device-side error reports, read by the host at its next synchronisation: err[0] is the kind
 // (the first report wins), err[1] and err[2] its details.
