@@ -28,14 +28,18 @@ public final class MultiHeadAttention extends Module {
     private final Dropout attentionDropout;
 
     public MultiHeadAttention(Device device, int dModel, int heads, double attentionDropout, long seed) {
+        this(device, DType.F32, dModel, heads, attentionDropout, seed);
+    }
+
+    public MultiHeadAttention(Device device, DType dtype, int dModel, int heads, double attentionDropout, long seed) {
         if (heads <= 0 || dModel % heads != 0) throw new IllegalArgumentException("MultiHeadAttention: width " + dModel + " is not divisible into " + heads + " heads");
         this.dModel = dModel;
         this.heads = heads;
         this.headDim = dModel / heads;
-        this.q = registerModule("q", new Linear(device, dModel, dModel, true, Init.childSeed(seed, 0)));
-        this.k = registerModule("k", new Linear(device, dModel, dModel, true, Init.childSeed(seed, 1)));
-        this.v = registerModule("v", new Linear(device, dModel, dModel, true, Init.childSeed(seed, 2)));
-        this.out = registerModule("out", new Linear(device, dModel, dModel, true, Init.childSeed(seed, 3)));
+        this.q = registerModule("q", new Linear(device, dtype, dModel, dModel, true, Init.childSeed(seed, 0)));
+        this.k = registerModule("k", new Linear(device, dtype, dModel, dModel, true, Init.childSeed(seed, 1)));
+        this.v = registerModule("v", new Linear(device, dtype, dModel, dModel, true, Init.childSeed(seed, 2)));
+        this.out = registerModule("out", new Linear(device, dtype, dModel, dModel, true, Init.childSeed(seed, 3)));
         this.attentionDropout = registerModule("dropout", new Dropout(attentionDropout, Init.childSeed(seed, 4)));
     }
 
