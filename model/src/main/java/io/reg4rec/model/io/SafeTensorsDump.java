@@ -50,7 +50,7 @@ public final class SafeTensorsDump {
         } else {
             for (long v : t.toLongArray()) sum += v;
         }
-        return String.format("%s %s %s crc32=%08x sum=%.6e", name, SafeTensors.formatName(t.dtype()),
+        return String.format(java.util.Locale.ROOT, "%s %s %s crc32=%08x sum=%.6e", name, SafeTensors.formatName(t.dtype()),
                 Arrays.toString(t.shape()).replace(" ", ""), crc.getValue(), sum);
     }
 }
