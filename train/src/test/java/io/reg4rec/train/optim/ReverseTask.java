@@ -44,7 +44,12 @@ final class ReverseTask {
     }
 
     EncoderDecoderTransformer model(Device device, long seed) {
-        TransformerConfig config = new TransformerConfig(32, 2, 64, 0.0);
+        return model(device, seed, 0.0);
+    }
+
+    /** Width 32, 2 heads, feed-forward 64, one encoder and one decoder layer. */
+    EncoderDecoderTransformer model(Device device, long seed, double dropout) {
+        TransformerConfig config = new TransformerConfig(32, 2, 64, dropout);
         return new EncoderDecoderTransformer(device, config, VOCABULARY, VOCABULARY, length, length, 1, 1, seed);
     }
 
