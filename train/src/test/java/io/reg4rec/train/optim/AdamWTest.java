@@ -103,4 +103,61 @@ class AdamWTest {
             w.close();
         }
     }
+
+    /** Trains w (and, when both, u) for a few steps of loss sum(w^2) + sum(u^2 * flag); returns w's values. */
+    private static float[] trainW(boolean withU, int steps, Map<String, Tensor> stateOut) {
+        Variable w = Variable.parameter(Tensor.randn(Device.CPU, DType.F32, 3, 3, 2), "w");
+        Variable u = Variable.parameter(Tensor.randn(Device.CPU, DType.F32, 4, 2, 2), "u");
+        Map<String, Variable> params = new LinkedHashMap<>();
+        params.put("w", w);
+        params.put("u", u);
+        try (AdamW adam = new AdamW(params, AdamW.Options.defaults())) {
+            float[] u0 = u.data().toFloatArray();
+            for (int step = 0; step < steps; step++) {
+                try (Scope s = Scope.open()) {
+                    Variable loss = w.square().sumAll();
+                    if (withU) loss = loss.add(u.square().sumAll());
+                    loss.backward();
+                    adam.step(0.05);
+                    w.zeroGrad();
+                    u.zeroGrad();
+                }
+            }
+            if (!withU) assertArrayEquals(u0, u.data().toFloatArray(), "a parameter without gradient is not moved");
+            if (stateOut != null) adam.state().forEach((k, t) -> stateOut.put(k, t.to(Device.CPU).unscoped()));
+            return w.data().toFloatArray();
+        } finally {
+            w.close();
+            u.close();
+        }
+    }
+
+    @Test
+    void theFlatAndThePerParameterPathsGiveTheSameUpdates() {
+        float[] flat = trainW(true, 3, null);        // every parameter has a gradient: flat buffers
+        float[] perParameter = trainW(false, 3, null); // u has none: per-parameter path
+        assertArrayEquals(flat, perParameter);
+    }
+
+    @Test
+    void stateRoundTripsIntoAFreshOptimizer() {
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        trainW(true, 2, state);
+        Variable w = Variable.parameter(Tensor.zeros(Device.CPU, DType.F32, 3, 2), "w");
+        Variable u = Variable.parameter(Tensor.zeros(Device.CPU, DType.F32, 2, 2), "u");
+        Map<String, Variable> params = new LinkedHashMap<>();
+        params.put("w", w);
+        params.put("u", u);
+        try (AdamW adam = new AdamW(params, AdamW.Options.defaults())) {
+            adam.loadState(state, 2);
+            assertEquals(2, adam.steps());
+            assertArrayEquals(state.get("exp_avg_sq.u").toFloatArray(), adam.state().get("exp_avg_sq.u").toFloatArray());
+            assertArrayEquals(state.get("exp_avg.w").toFloatArray(), adam.state().get("exp_avg.w").toFloatArray());
+            assertThrows(IllegalArgumentException.class, () -> adam.loadState(Map.of(), 1));
+        } finally {
+            w.close();
+            u.close();
+            state.values().forEach(Tensor::close);
+        }
+    }
 }
