@@ -1,0 +1,44 @@
+package io.reg4rec.model.nn;
+
+import io.reg4rec.autograd.Variable;
+import io.reg4rec.engine.BinaryOp;
+import io.reg4rec.engine.CounterRng;
+import io.reg4rec.engine.Tensor;
+
+/**
+ * Inverted dropout: in training mode each element is kept with probability 1 - p and scaled by
+ * 1 / (1 - p); in eval mode (or with p = 0) the input passes through unchanged.
+ *
+ * <p>The mask is a counter-based draw: call number c of this layer uses the seed
+ * mix(layer seed, c), so a run with the same seeds and the same sequence of calls draws the same
+ * masks on every backend, with no generator state beyond the call counter.
+ */
+public final class Dropout extends Module {
+    private final double p;
+    private final long seed;
+    private long calls;
+
+    public Dropout(double p, long seed) {
+        if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);
+        this.p = p;
+        this.seed = seed;
+    }
+
+    public Variable forward(Variable x) {
+        if (!isTraining() || p == 0) return x;
+        long callSeed = CounterRng.mix(seed, calls++);
+        Tensor mask;
+        try (Tensor u = Tensor.rand(x.device(), x.dtype(), callSeed, x.shape()); Tensor kept = u.binary(BinaryOp.GE, p)) {
+            mask = kept.mul(1.0 / (1.0 - p));
+        }
+        return x.mul(Variable.constant(mask));
+    }
+
+    public double p() { return p; }
+
+    /** Number of masks drawn so far (the counter the next mask's seed derives from). */
+    public long calls() { return calls; }
+
+    /** Sets the call counter, e.g. to resume a run from a checkpoint at the same masks. */
+    public void setCalls(long calls) { this.calls = calls; }
+}

@@ -1,0 +1,129 @@
+package io.reg4rec.model.nn;
+
+import io.reg4rec.autograd.Variable;
+import io.reg4rec.engine.BinaryOp;
+import io.reg4rec.engine.DType;
+import io.reg4rec.engine.Device;
+import io.reg4rec.engine.Tensor;
+
+/**
+ * Multi-head scaled dot-product attention with Q, K, V and output projections (self- or
+ * cross-attention). Masked scores are set to {@link #MASKED_SCORE}, a large negative but finite
+ * number: a row whose keys are all masked then gets a uniform distribution instead of NaNs.
+ *
+ * <p>Masks are 0/1 tensors, 1 meaning "may not attend": a key-padding mask [batch, keys]
+ * (1 where the key is padding) and/or a causal mask (query i sees keys 0..i).
+ */
+public final class MultiHeadAttention extends Module {
+    /** The score given to masked positions before the softmax. */
+    public static final double MASKED_SCORE = -1e9;
+
+    private final int dModel;
+    private final int heads;
+    private final int headDim;
+    private final Linear q;
+    private final Linear k;
+    private final Linear v;
+    private final Linear out;
+    private final Dropout attentionDropout;
+
+    public MultiHeadAttention(Device device, int dModel, int heads, double attentionDropout, long seed) {
+        this(device, DType.F32, dModel, heads, attentionDropout, seed);
+    }
+
+    public MultiHeadAttention(Device device, DType dtype, int dModel, int heads, double attentionDropout, long seed) {
+        if (heads <= 0 || dModel % heads != 0) throw new IllegalArgumentException("MultiHeadAttention: width " + dModel + " is not divisible into " + heads + " heads");
+        this.dModel = dModel;
+        this.heads = heads;
+        this.headDim = dModel / heads;
+        this.q = registerModule("q", new Linear(device, dtype, dModel, dModel, true, Init.childSeed(seed, 0)));
+        this.k = registerModule("k", new Linear(device, dtype, dModel, dModel, true, Init.childSeed(seed, 1)));
+        this.v = registerModule("v", new Linear(device, dtype, dModel, dModel, true, Init.childSeed(seed, 2)));
+        this.out = registerModule("out", new Linear(device, dtype, dModel, dModel, true, Init.childSeed(seed, 3)));
+        this.attentionDropout = registerModule("dropout", new Dropout(attentionDropout, Init.childSeed(seed, 4)));
+    }
+
+    /** Self-attention of x [batch, len, d]; keyPadding [batch, len] or null. */
+    public Variable selfAttention(Variable x, Tensor keyPadding, boolean causal) {
+        return forward(x, x, keyPadding, causal);
+    }
+
+    /** Cross-attention of queries x [batch, tq, d] over memory [batch, tk, d]; memoryPadding [batch, tk] or null. */
+    public Variable crossAttention(Variable x, Variable memory, Tensor memoryPadding) {
+        return forward(x, memory, memoryPadding, false);
+    }
+
+    /**
+     * Attention of query [batch, tq, d] over keyValue [batch, tk, d]. keyPadding: 0/1 [batch, tk]
+     * of any numeric dtype, or null; causal: query i attends to keys 0..i only.
+     */
+    public Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal) {
+        if (query.rank() != 3 || keyValue.rank() != 3 || query.size(2) != dModel || keyValue.size(2) != dModel || query.size(0) != keyValue.size(0)) {
+            throw new IllegalArgumentException("MultiHeadAttention(d=" + dModel + "): needs query [b, tq, " + dModel + "] and keys [b, tk, " + dModel
+                    + "], got " + query.data().describe() + " and " + keyValue.data().describe());
+        }
+        int batch = query.size(0), tq = query.size(1), tk = keyValue.size(1);
+        Variable qh = splitHeads(q.forward(query));
+        Variable kh = splitHeads(k.forward(keyValue));
+        Variable vh = splitHeads(v.forward(keyValue));
+        Variable context;
+        try (Tensor mask = buildMask(query.device(), query.dtype(), batch, tq, tk, keyPadding, causal)) {
+            context = scaledDotProductAttention(qh, kh, vh, mask, batch);
+        }
+        // [batch * heads, tq, hd] -> [batch, tq, heads * hd]
+        Variable merged = context.reshape(batch, heads, tq, headDim).permute(0, 2, 1, 3).reshape(batch, tq, dModel);
+        return out.forward(merged);
+    }
+
+    /**
+     * softmax(q k^T / sqrt(hd) with masked scores filled) v, over heads folded into the batch:
+     * q [batch * heads, tq, hd], k and v [batch * heads, tk, hd], mask broadcastable to
+     * [batch, heads, tq, tk] or null. This is the one place a fused attention kernel replaces the
+     * composed ops on CUDA.
+     */
+    private Variable scaledDotProductAttention(Variable qh, Variable kh, Variable vh, Tensor mask, int batch) {
+        int tq = qh.size(1), tk = kh.size(1);
+        Variable scores = qh.matmul(kh.transpose(1, 2)).mul(1.0 / Math.sqrt(headDim));
+        if (mask != null) {
+            scores = scores.reshape(batch, heads, tq, tk).maskedFill(mask, MASKED_SCORE).reshape(batch * heads, tq, tk);
+        }
+        Variable weights = attentionDropout.forward(scores.softmax(2));
+        return weights.matmul(vh);
+    }
+
+    /** [batch, t, d] -> [batch * heads, t, hd]. */
+    private Variable splitHeads(Variable x) {
+        int batch = x.size(0), t = x.size(1);
+        return x.reshape(batch, t, heads, headDim).permute(0, 2, 1, 3).reshape(batch * heads, t, headDim);
+    }
+
+    /** The combined 0/1 mask, [batch or 1, 1, tq, tk] in the scores' dtype, or null when nothing is masked. */
+    static Tensor buildMask(Device device, DType dtype, int batch, int tq, int tk, Tensor keyPadding, boolean causal) {
+        if (keyPadding == null) return causal ? causalMask(device, dtype, tq, tk) : null;
+        if (keyPadding.rank() != 2 || keyPadding.size(0) != batch || keyPadding.size(1) != tk) {
+            throw new IllegalArgumentException("MultiHeadAttention: key padding mask must be [" + batch + ", " + tk + "], got " + keyPadding.describe());
+        }
+        try (Tensor converted = keyPadding.to(device); Tensor typed = converted.to(dtype);
+             Tensor padding = typed.reshape(batch, 1, 1, tk)) {
+            if (!causal) return padding.reshape(batch, 1, 1, tk);
+            try (Tensor future = causalMask(device, dtype, tq, tk)) {
+                return padding.binary(BinaryOp.MAX, future);
+            }
+        }
+    }
+
+    /** [1, 1, tq, tk] with 1 where key j lies after query i (j > i). */
+    public static Tensor causalMask(Device device, DType dtype, int tq, int tk) {
+        float[] m = new float[tq * tk];
+        for (int i = 0; i < tq; i++) {
+            for (int j = i + 1; j < tk; j++) m[i * tk + j] = 1f;
+        }
+        try (Tensor f = Tensor.of(device, m, 1, 1, tq, tk)) {
+            return f.to(dtype);
+        }
+    }
+
+    public int heads() { return heads; }
+
+    public int dModel() { return dModel; }
+}

@@ -1,0 +1,39 @@
+package io.reg4rec.model.nn;
+
+import io.reg4rec.autograd.Variable;
+import io.reg4rec.engine.Device;
+import io.reg4rec.engine.Tensor;
+
+/**
+ * A pre-norm decoder layer: causal self-attention, cross-attention over the encoder's memory,
+ * then the feed-forward block, each as x + dropout(sublayer(norm(x))).
+ */
+public final class TransformerDecoderLayer extends Module {
+    private final LayerNorm norm1;
+    private final MultiHeadAttention selfAttn;
+    private final LayerNorm norm2;
+    private final MultiHeadAttention crossAttn;
+    private final LayerNorm norm3;
+    private final FeedForward ff;
+    private final Dropout dropout;
+
+    public TransformerDecoderLayer(Device device, TransformerConfig c, long seed) {
+        this.norm1 = registerModule("norm1", new LayerNorm(device, c.dModel(), c.layerNormEps()));
+        this.selfAttn = registerModule("self_attn", new MultiHeadAttention(device, c.dModel(), c.heads(), c.dropout(), Init.childSeed(seed, 0)));
+        this.norm2 = registerModule("norm2", new LayerNorm(device, c.dModel(), c.layerNormEps()));
+        this.crossAttn = registerModule("cross_attn", new MultiHeadAttention(device, c.dModel(), c.heads(), c.dropout(), Init.childSeed(seed, 1)));
+        this.norm3 = registerModule("norm3", new LayerNorm(device, c.dModel(), c.layerNormEps()));
+        this.ff = registerModule("ff", new FeedForward(device, c.dModel(), c.dFeedForward(), c.activation(), c.dropout(), Init.childSeed(seed, 2)));
+        this.dropout = registerModule("dropout", new Dropout(c.dropout(), Init.childSeed(seed, 3)));
+    }
+
+    /**
+     * x [batch, tq, d] (causal over tq), memory [batch, tk, d]; targetPadding [batch, tq] and
+     * memoryPadding [batch, tk] (1 = padding) may be null.
+     */
+    public Variable forward(Variable x, Tensor targetPadding, Variable memory, Tensor memoryPadding) {
+        Variable h = x.add(dropout.forward(selfAttn.selfAttention(norm1.forward(x), targetPadding, true)));
+        h = h.add(dropout.forward(crossAttn.crossAttention(norm2.forward(h), memory, memoryPadding)));
+        return h.add(dropout.forward(ff.forward(norm3.forward(h))));
+    }
+}
