@@ -138,6 +138,31 @@ if [ "$run_bench" = 1 ]; then
   python3 "$bundle/summarize_gemm.py" "$out/gpubench.jsonl" "$out/torch-gemm.jsonl" | tee "$out/gemm-summary.txt"
 fi
 
+if [ "$run_bench" = 1 ]; then
+  banner "training step of the paper-sized encoder-decoder: ours vs PyTorch eager"
+  if has_class bench io.reg4rec.bench.model.TrainStepBench; then
+    "$java" "${java_opts[@]}" -cp "$classpath" io.reg4rec.bench.model.TrainStepBench --device cuda \
+      2> "$out/train-step.err" | tee "$out/train-step.jsonl"
+    record train-step "${PIPESTATUS[0]}"
+    tail -3 "$out/train-step.err"
+    python3 "$bundle/torch/train_step_peer.py" --device cuda 2> "$out/torch-train-step.err" | tee -a "$out/train-step.jsonl"
+    record torch-train-step "${PIPESTATUS[0]}"
+    tail -3 "$out/torch-train-step.err"
+  else
+    echo "not in this bundle: skipped"
+  fi
+fi
+
+if [ "$run_tests" = 1 ] && has_class model io.reg4rec.model.io.SafeTensorsSample; then
+  banner "safetensors: a file written by the engine, read by Python's safetensors"
+  sample="$work/sample.safetensors"
+  "$java" "${java_opts[@]}" -cp "$classpath" io.reg4rec.model.io.SafeTensorsSample "$sample" \
+    && "$java" "${java_opts[@]}" -cp "$classpath" io.reg4rec.model.io.SafeTensorsDump "$sample" 2>/dev/null > "$out/safetensors-java.txt" \
+    && python3 "$bundle/torch/check_safetensors.py" "$sample" > "$out/safetensors-python.txt" \
+    && diff "$out/safetensors-java.txt" "$out/safetensors-python.txt" && echo "identical: $(wc -l < "$out/safetensors-java.txt") lines"
+  record safetensors "$?"
+fi
+
 banner "summary"
 failed=0
 for s in "${stage_order[@]}"; do
