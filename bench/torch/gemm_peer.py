@@ -17,6 +17,7 @@ L2 many times within one call, so what the previous call left in L2 changes litt
 import argparse
 import json
 import statistics
+import time
 import sys
 
 import torch
@@ -60,6 +61,22 @@ def time_matmul(a, b, out, warmup, reps):
     return statistics.median(times)
 
 
+def launch_overhead_us(op, reps, per_batch=2000):
+    """Host microseconds per tiny op: per_batch ops, one synchronisation, median over reps batches
+    (the same method as GpuBench's launch_overhead)."""
+    for _ in range(5000):
+        op()
+    torch.cuda.synchronize()
+    per_op = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(per_batch):
+            op()
+        torch.cuda.synchronize()
+        per_op.append((time.perf_counter() - t0) * 1e6 / per_batch)
+    return statistics.median(per_op)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1024,2048,4096,8192", help="comma-separated square sizes m=n=k")
@@ -79,6 +96,13 @@ def main():
     device = torch.device(args.device)
     print(f"gemm_peer: torch {torch.__version__}, {torch.cuda.get_device_name(device)}, "
           f"TF32 disabled ({tf32_setting}): fp32 is true fp32; bf16: {bf16_setting}", file=sys.stderr)
+
+    x = torch.ones(1, device=device)
+    out = torch.empty(1, device=device)
+    for impl, op in (("torch_neg_out", lambda: torch.neg(x, out=out)), ("torch_neg_alloc", lambda: torch.neg(x))):
+        us = launch_overhead_us(op, args.reps)
+        print(json.dumps({"bench": "launch_overhead", "impl": impl, "dtype": "f32", "m": 1, "n": 1, "k": 1,
+                          "median_ms": round(us / 1e3, 6), "us": round(us, 3)}, separators=(",", ":")), flush=True)
 
     generator = torch.Generator(device=device).manual_seed(1234)
     for dtype_name in args.dtypes.split(","):
