@@ -242,7 +242,7 @@ public final class CudaBackend implements Backend {
 
     KernelLaunch kernel(String module, String function) {
         makeCurrent();
-        return new KernelLaunch(function, kernels.function(module, function));
+        return KernelLaunch.of(function, kernels.function(module, function));
     }
 
     /** A 1-D grid for n elements handled by grid-stride loops: enough blocks to fill the device. */

@@ -45,6 +45,8 @@ public final class CudaGemm {
     public enum Impl { CUBLAS, OWN, OWN_SIMT }
 
     public static final String PROPERTY = "reg4rec.gemm";
+    /** Host-side alpha = 1 and beta = 0 for every GEMM (read by cuBLAS during the call; never written). */
+    private static final Pointer ALPHA_ONE = Pointer.to(new float[]{1f}), BETA_ZERO = Pointer.to(new float[]{0f});
     static final long WORKSPACE_BYTES_SM90 = 32L << 20, WORKSPACE_BYTES_OTHER = 4L << 20;
 
     private static final Object LIBRARY_LOCK = new Object();
@@ -204,7 +206,7 @@ public final class CudaGemm {
 
     private void cublas(Tensor a, boolean ta, Tensor b, boolean tb, Tensor out, int batch, int m, int n, int k,
                         int lda, int ldb, long strideA, long strideB) {
-        Pointer alpha = Pointer.to(new float[]{1f}), beta = Pointer.to(new float[]{0f});
+        Pointer alpha = ALPHA_ONE, beta = BETA_ZERO;
         // Column-major C^T (n x m, ld n) = op(B)^T (n x k) * op(A)^T (k x m).
         int opFirst = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
         int opSecond = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
