@@ -62,6 +62,13 @@ public interface Backend {
     /** Fills element i from {@link CounterRng} with (seed, i); parameters per {@link Distribution}. */
     void random(Tensor out, Distribution distribution, long seed, double a, double b);
 
+    /**
+     * One fused AdamW update (formula and fp32 rounding in {@link AdamWHyper}): param, m and v
+     * are updated in place from grad. All four are contiguous F32 tensors of one shape on this
+     * device, and at least one element ({@link AdamWHyper#apply} checks).
+     */
+    void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWHyper hyper);
+
     /** Waits until queued work is done. */
     void synchronize();
 

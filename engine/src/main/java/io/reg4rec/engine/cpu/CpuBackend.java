@@ -217,6 +217,29 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWHyper hyper) {
+        View pv = View.of(param), gv = View.of(grad), mv = View.of(m), vv = View.of(v);
+        float[] p = (float[]) pv.array, g = (float[]) gv.array, ma = (float[]) mv.array, va = (float[]) vv.array;
+        int po = (int) pv.offset, go = (int) gv.offset, mo = (int) mv.offset, vo = (int) vv.offset;
+        float[] c = hyper.coefficients();
+        float b1 = c[AdamWHyper.BETA1], omb1 = c[AdamWHyper.ONE_MINUS_BETA1], b2 = c[AdamWHyper.BETA2], omb2 = c[AdamWHyper.ONE_MINUS_BETA2];
+        float correction2 = c[AdamWHyper.CORRECTION2], eps = c[AdamWHyper.EPS], stepSize = c[AdamWHyper.STEP_SIZE], decay = c[AdamWHyper.DECAY];
+        // fp32 arithmetic, one rounding per operation in the documented order (Java never fuses a*b+c)
+        CpuPool.parallelFor(param.numel(), GRAIN, (start, end) -> {
+            for (int i = (int) start; i < (int) end; i++) {
+                float gi = g[go + i];
+                float mi = ma[mo + i] * b1 + gi * omb1;
+                float vi = va[vo + i] * b2 + (gi * gi) * omb2;
+                ma[mo + i] = mi;
+                va[vo + i] = vi;
+                float denominator = (float) Math.sqrt(vi / correction2) + eps;
+                float step = (mi / denominator) * stepSize;
+                p[po + i] = p[po + i] * decay - step;
+            }
+        });
+    }
+
+    @Override
     public void fill(Tensor out, double value) {
         View o = View.of(out);
         long n = o.numel();

@@ -1,5 +1,6 @@
 package io.reg4rec.engine.cuda;
 
+import io.reg4rec.engine.AdamWHyper;
 import io.reg4rec.engine.Backend;
 import io.reg4rec.engine.Bf16;
 import io.reg4rec.engine.Fp8;
@@ -241,7 +242,7 @@ public final class CudaBackend implements Backend {
 
     KernelLaunch kernel(String module, String function) {
         makeCurrent();
-        return new KernelLaunch(function, kernels.function(module, function));
+        return KernelLaunch.of(function, kernels.function(module, function));
     }
 
     /** A 1-D grid for n elements handled by grid-stride loops: enough blocks to fill the device. */
@@ -589,6 +590,17 @@ public final class CudaBackend implements Backend {
         String fn = (distribution == Distribution.UNIFORM ? "random_uniform_" : "random_normal_") + dt;
         kernel("random", fn)
                 .ptr(pointer(out)).i64(seed).f64(a).f64(b).i64(n)
+                .launch(stream, gridFor(n), BLOCK);
+    }
+
+    @Override
+    public void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWHyper hyper) {
+        long n = param.numel();
+        float[] c = hyper.coefficients();
+        kernel("adamw", "adamw_f32")
+                .ptr(pointer(param)).ptr(pointer(grad)).ptr(pointer(m)).ptr(pointer(v)).i64(n)
+                .f32(c[AdamWHyper.BETA1]).f32(c[AdamWHyper.ONE_MINUS_BETA1]).f32(c[AdamWHyper.BETA2]).f32(c[AdamWHyper.ONE_MINUS_BETA2])
+                .f32(c[AdamWHyper.CORRECTION2]).f32(c[AdamWHyper.EPS]).f32(c[AdamWHyper.STEP_SIZE]).f32(c[AdamWHyper.DECAY])
                 .launch(stream, gridFor(n), BLOCK);
     }
 

@@ -3,6 +3,8 @@ package io.reg4rec.engine.cuda;
 import io.reg4rec.engine.DType;
 import io.reg4rec.engine.Tensor;
 import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
 import jcuda.jcublas.JCublas2;
 import jcuda.jcublas.cublasHandle;
 import jcuda.runtime.cudaStream_t;
@@ -27,9 +29,13 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
  * <p>Row-major C = A·B is computed by cuBLAS as the column-major product C^T = B^T·A^T: a
  * row-major matrix with leading dimension ld is its own transpose in column-major order, so no
  * data moves. The cuBLAS functions called are cublasCreate_v2, cublasSetStream_v2,
- * cublasSetMathMode, cublasGetVersion_v2, cublasSgemmStridedBatched and cublasGemmStridedBatchedEx
+ * cublasSetWorkspace_v2, cublasSetMathMode, cublasGetVersion_v2, cublasSgemmStridedBatched and cublasGemmStridedBatchedEx
  * (through JCublas2's *_new binding, which passes the cublasComputeType_t through unchanged; the
- * older binding would first call cublasGetMathMode). The handle lives as long as the JVM.
+ * older binding would first call cublasGetMathMode). The handle lives as long as the JVM, and so
+ * does its workspace: {@link #WORKSPACE_BYTES_SM90} on compute capability 9.x and above, else
+ * {@link #WORKSPACE_BYTES_OTHER}, allocated once from the driver (not from the caching allocator)
+ * as NVIDIA recommends for Hopper and as PyTorch does; without it cuBLAS falls back to a small
+ * default pool that limits the kernels it can choose.
  */
 public final class CudaGemm {
     /**
@@ -39,6 +45,9 @@ public final class CudaGemm {
     public enum Impl { CUBLAS, OWN, OWN_SIMT }
 
     public static final String PROPERTY = "reg4rec.gemm";
+    /** Host-side alpha = 1 and beta = 0 for every GEMM (read by cuBLAS during the call; never written). */
+    private static final Pointer ALPHA_ONE = Pointer.to(new float[]{1f}), BETA_ZERO = Pointer.to(new float[]{0f});
+    static final long WORKSPACE_BYTES_SM90 = 32L << 20, WORKSPACE_BYTES_OTHER = 4L << 20;
 
     private static final Object LIBRARY_LOCK = new Object();
     private static Boolean libraryLoaded;
@@ -48,6 +57,9 @@ public final class CudaGemm {
     private cublasHandle handle;
     private String handleProblem;
     private int cublasVersion;
+    /** The handle's workspace (null when none could be set: cuBLAS then uses its default pool). */
+    private CUdeviceptr workspace;
+    private long workspaceBytes;
 
     CudaGemm(CudaBackend backend) {
         this.backend = backend;
@@ -117,6 +129,8 @@ public final class CudaGemm {
         try {
             JCublas2.cublasCreate(h);
             JCublas2.cublasSetStream(h, new cudaStream_t(backend.stream()));
+            // After cublasSetStream, which resets the handle to the default workspace pool.
+            setWorkspace(h);
             // Default math: fp32 GEMMs stay in fp32 (no TF32), as the CPU reference computes them.
             JCublas2.cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
             int[] version = new int[1];
@@ -127,6 +141,32 @@ public final class CudaGemm {
             handleProblem = "creating a cuBLAS handle on " + backend.device() + " failed: " + NativeErrors.summarize(t);
             System.err.println("[reg4rec] JCublas is unavailable (" + handleProblem + "); CUDA matmul uses the engine's own GEMM kernel");
         }
+    }
+
+    private void setWorkspace(cublasHandle h) {
+        long bytes = backend.computeCapability() >= 90 ? WORKSPACE_BYTES_SM90 : WORKSPACE_BYTES_OTHER;
+        CUdeviceptr p = new CUdeviceptr();
+        try {
+            CudaBackend.check(JCudaDriver.cuMemAlloc(p, bytes), "cuMemAlloc");
+        } catch (RuntimeException e) {
+            System.err.println("[reg4rec] no cuBLAS workspace of " + bytes + " B on " + backend.device() + " (" + NativeErrors.summarize(e)
+                    + "); cuBLAS uses its default pool");
+            return;
+        }
+        try {
+            JCublas2.cublasSetWorkspace(h, p, bytes);
+            workspace = p;
+            workspaceBytes = bytes;
+        } catch (RuntimeException | LinkageError e) {
+            JCudaDriver.cuMemFree(p);
+            System.err.println("[reg4rec] cublasSetWorkspace failed on " + backend.device() + " (" + NativeErrors.summarize(e)
+                    + "); cuBLAS uses its default pool");
+        }
+    }
+
+    /** Bytes of the workspace given to the cuBLAS handle (0 when none is set or cuBLAS is unavailable). */
+    public synchronized long cublasWorkspaceBytes() {
+        return cublasReady() ? workspaceBytes : 0;
     }
 
     /** See {@link io.reg4rec.engine.Backend#matmul}. */
@@ -166,7 +206,7 @@ public final class CudaGemm {
 
     private void cublas(Tensor a, boolean ta, Tensor b, boolean tb, Tensor out, int batch, int m, int n, int k,
                         int lda, int ldb, long strideA, long strideB) {
-        Pointer alpha = Pointer.to(new float[]{1f}), beta = Pointer.to(new float[]{0f});
+        Pointer alpha = ALPHA_ONE, beta = BETA_ZERO;
         // Column-major C^T (n x m, ld n) = op(B)^T (n x k) * op(A)^T (k x m).
         int opFirst = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
         int opSecond = ta ? CUBLAS_OP_T : CUBLAS_OP_N;

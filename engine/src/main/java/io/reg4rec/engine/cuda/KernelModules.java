@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.TreeSet;
 
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
@@ -24,7 +25,8 @@ final class KernelModules {
 
     private final CudaBackend backend;
     private final Map<String, CUmodule> modules = new HashMap<>();
-    private final Map<String, CUfunction> functions = new HashMap<>();
+    /** module -> function name -> function; written only under the lock, read without it. */
+    private final Map<String, Map<String, CUfunction>> functions = new ConcurrentHashMap<>();
 
     KernelModules(CudaBackend backend) {
         this.backend = backend;
@@ -65,10 +67,19 @@ final class KernelModules {
         }
     }
 
-    /** The function {@code name} of module {@code module}, loading the module on first use. */
-    synchronized CUfunction function(String module, String name) {
-        String key = module + "/" + name;
-        CUfunction f = functions.get(key);
+    /**
+     * The function {@code name} of module {@code module}, loading the module on first use. Called
+     * for every launch: a hit is one lock-free lookup in the module's table.
+     */
+    CUfunction function(String module, String name) {
+        Map<String, CUfunction> byName = functions.get(module);
+        CUfunction f = byName == null ? null : byName.get(name);
+        return f != null ? f : resolve(module, name);
+    }
+
+    private synchronized CUfunction resolve(String module, String name) {
+        Map<String, CUfunction> byName = functions.computeIfAbsent(module, k -> new ConcurrentHashMap<>());
+        CUfunction f = byName.get(name);
         if (f != null) return f;
         CUmodule m = modules.get(module);
         if (m == null) {
@@ -82,7 +93,7 @@ final class KernelModules {
             throw new IllegalStateException("kernel " + name + " not found in module " + module + ".fatbin on " + backend.device()
                     + " (kernels and engine out of step?): " + e.getMessage(), e);
         }
-        functions.put(key, f);
+        byName.put(name, f);
         return f;
     }
 

@@ -2,6 +2,7 @@ package io.reg4rec.train.optim;
 
 import io.reg4rec.autograd.NoGrad;
 import io.reg4rec.autograd.Variable;
+import io.reg4rec.engine.AdamWHyper;
 import io.reg4rec.engine.DType;
 import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.Tensor;
@@ -23,7 +24,8 @@ import java.util.Map;
  * The moments are fp32 tensors held outside every scope (they outlive the training step's scope
  * like the parameters do) and overwritten in place; the update runs under {@link NoGrad} in a
  * scope of its own, so a step leaves no new allocations behind. Parameters of one device and
- * decay rule share flat buffers and are updated by one chain of elementwise ops; parameters
+ * decay rule share flat buffers and are updated by one fused AdamW op
+ * ({@link io.reg4rec.engine.Backend#adamwStep}: one kernel launch on CUDA); parameters
  * without a gradient are skipped (their moments are left as they are).
  */
 public final class AdamW implements AutoCloseable {
@@ -47,8 +49,8 @@ public final class AdamW implements AutoCloseable {
 
     /**
      * Parameters updated together: same device, same decay rule. Their moments (and scratch
-     * buffers for gradients and values) are slices of flat fp32 buffers, so a step runs a dozen
-     * elementwise ops per group instead of a dozen per parameter.
+     * buffers for gradients and values) are slices of flat fp32 buffers, so a step runs one fused
+     * AdamW op per group instead of a dozen elementwise ops per parameter.
      */
     private static final class Group {
         final boolean decay;
@@ -92,6 +94,7 @@ public final class AdamW implements AutoCloseable {
     private final Options options;
     private final List<Group> groups = new ArrayList<>();
     private long steps;
+    private boolean fused = true;
 
     /** Optimises the given parameters (e.g. {@code module.namedParameters()}); moments start at zero. */
     public AdamW(Map<String, Variable> parameters, Options options) {
@@ -120,23 +123,33 @@ public final class AdamW implements AutoCloseable {
                         group.slot(group.gradScratch, i).copyFrom(p.grad());
                         group.slot(group.valueScratch, i).copyFrom(p.data());
                     }
-                    Tensor updated = update(group.valueScratch, group.gradScratch, group.m, group.v, lr, group.decay);
-                    for (int i = 0; i < group.params.size(); i++) group.params.get(i).update(group.slot(updated, i));
+                    update(group.valueScratch, group.gradScratch, group.m, group.v, lr, group.decay);
+                    for (int i = 0; i < group.params.size(); i++) group.params.get(i).update(group.slot(group.valueScratch, i));
                 } else {
                     for (int i = 0; i < group.params.size(); i++) {
                         Variable p = group.params.get(i);
                         if (p.grad() == null) continue;
-                        Tensor g = p.grad().dtype() == DType.F32 ? p.grad() : p.grad().to(DType.F32);
-                        Tensor value = p.dtype() == DType.F32 ? p.data() : p.data().to(DType.F32);
-                        p.update(update(value, g, group.slot(group.m, i), group.slot(group.v, i), lr, group.decay));
+                        Tensor g = p.grad().dtype() == DType.F32 && p.grad().isContiguous() ? p.grad() : p.grad().to(DType.F32);
+                        Tensor value = p.data().to(DType.F32);  // a contiguous fp32 copy, updated in place
+                        update(value, g, group.slot(group.m, i), group.slot(group.v, i), lr, group.decay);
+                        p.update(value);
                     }
                 }
             }
         }
     }
 
-    /** Updates the moments m and v in place (contiguous fp32) and returns the new fp32 value. */
-    private Tensor update(Tensor value, Tensor g, Tensor m, Tensor v, double lr, boolean decay) {
+    /**
+     * Updates value (the parameter in fp32), m and v in place, all contiguous fp32: one fused
+     * backend op ({@link AdamWHyper}), or the equivalent chain of elementwise ops when
+     * {@link #setFused} turned fusion off.
+     */
+    private void update(Tensor value, Tensor g, Tensor m, Tensor v, double lr, boolean decay) {
+        double weightDecay = decay ? options.weightDecay : 0.0;
+        if (fused) {
+            new AdamWHyper(lr, options.beta1, options.beta2, options.eps, weightDecay, steps).apply(value, g, m, v);
+            return;
+        }
         double b1 = options.beta1, b2 = options.beta2;
         double correction1 = 1 - Math.pow(b1, steps);
         double correction2 = 1 - Math.pow(b2, steps);
@@ -144,9 +157,15 @@ public final class AdamW implements AutoCloseable {
         v.copyFrom(v.mul(b2).add(g.mul(g).mul(1 - b2)));
         Tensor denominator = v.div(correction2).sqrt().add(options.eps);
         Tensor step = m.div(denominator).mul(lr / correction1);
-        Tensor decayed = decay ? value.mul(1 - lr * options.weightDecay) : value;
-        return decayed.sub(step);
+        Tensor decayed = decay ? value.mul(1 - lr * weightDecay) : value;
+        value.copyFrom(decayed.sub(step));
     }
+
+    /**
+     * Whether steps use the fused update (the default) or the composed chain of a dozen
+     * elementwise ops it replaces; the composed chain is kept as a reference for tests.
+     */
+    void setFused(boolean fused) { this.fused = fused; }
 
     /** Number of steps taken (t in the bias corrections). */
     public long steps() { return steps; }
