@@ -133,13 +133,48 @@ final class Gemm {
         }
         long fmas = (long) batch * m * n * k;
         int threads = CpuPool.threads();
-        if (fmas < PARALLEL_MIN_FMAS || threads == 1) {
+        if (m < KERNEL.mr() && b.colStride() == 1) {
+            gemmThin(a, b, c, cOffset, batch, m, n, k);
+        } else if (fmas < PARALLEL_MIN_FMAS || threads == 1) {
             for (int t = 0; t < batch; t++) gemmSerial(a, b, c, cOffset + (long) t * m * n, t, m, n, k);
         } else if (batch >= 2 * threads || (batch >= threads && batch % threads == 0)) {
             CpuPool.forEachTask(batch, t -> gemmSerial(a, b, c, cOffset + (long) t * m * n, t, m, n, k));
         } else {
             for (int t = 0; t < batch; t++) gemmShared(a, b, c, cOffset + (long) t * m * n, t, m, n, k, threads);
         }
+    }
+
+    /** Columns per work unit of the thin path. */
+    private static final int THIN_COLUMNS = 2048;
+
+    /**
+     * Few rows (matrix-vector like, e.g. single-request inference) with row-major B: packing
+     * would cost as much as the product, so each C row accumulates B's rows straight from memory,
+     * c[j] = fma(a[p], b[p][j], c[j]) for p in order (the same FMA chain as the packed path, in
+     * a loop the JIT vectorises). Work is split over column ranges.
+     */
+    private static void gemmThin(Operand a, Operand b, float[] c, long cOffset, int batch, int m, int n, int k) {
+        float[] av = (float[]) a.array(), bv = (float[]) b.array();
+        int colChunks = (n + THIN_COLUMNS - 1) / THIN_COLUMNS;
+        long units = (long) batch * m * colChunks;
+        long grain = Math.max(1, PARALLEL_MIN_FMAS / Math.max(1L, (long) Math.min(n, THIN_COLUMNS) * Math.max(k, 1)));
+        CpuPool.parallelFor(units, grain, (s, e) -> {
+            for (long u = s; u < e; u++) {
+                int chunk = (int) (u % colChunks);
+                long row = u / colChunks;
+                int bt = (int) (row / m), i = (int) (row % m);
+                int j0 = chunk * THIN_COLUMNS, len = Math.min(THIN_COLUMNS, n - j0);
+                int cRow = (int) (cOffset + ((long) bt * m + i) * n + j0);
+                Arrays.fill(c, cRow, cRow + len, 0f);
+                long aRow = a.offset() + bt * a.batchStride() + i * a.rowStride();
+                long bBase = b.offset() + bt * b.batchStride() + j0;
+                for (int p = 0; p < k; p++) {
+                    float x = av[(int) (aRow + p * a.colStride())];
+                    int bRow = (int) (bBase + p * b.rowStride());
+                    for (int j = 0; j < len; j++) c[cRow + j] = Math.fma(x, bv[bRow + j], c[cRow + j]);
+                }
+            }
+        });
     }
 
     /** One product on the calling thread. */

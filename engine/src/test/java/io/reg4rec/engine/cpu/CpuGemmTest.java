@@ -45,7 +45,7 @@ class CpuGemmTest {
 
     @Test
     void allTransposeCombosAndOddSizes() {
-        int[][] sizes = {{1, 1, 1}, {1, 7, 1}, {7, 33, 129}, {129, 7, 33}, {33, 129, 7}, {150, 300, 530}, {17, 1, 200}};
+        int[][] sizes = {{1, 1, 1}, {1, 7, 1}, {7, 33, 129}, {129, 7, 33}, {33, 129, 7}, {150, 300, 530}, {17, 1, 200}, {3, 300, 700}, {1, 600, 5000}};
         for (DType dt : new DType[]{DType.F32, DType.BF16, DType.F64}) {
             for (int[] s : sizes) {
                 int m = s[0], k = s[1], n = s[2];
