@@ -226,6 +226,21 @@ final class Gemm {
         GemmKernel kernel = KERNEL;
         int mr = kernel.mr(), nr = kernel.nr();
         for (int ip = 0; ip < mc; ip += mr) {
+                    int rows = Math.min(mr, mc - ip);
+                    int aOff = ip * kc;
+                    int cOff = (int) (cBase + (long) (i0 + ip) * ldc + j0 + jp);
+                    if (rows == mr && cols == nr) kernel.compute(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate);
+                    else {
+                        Arrays.fill(edge, 0f);
+                        if (accumulate) for (int r = 0; r < rows; r++) System.arraycopy(c, cOff + r * ldc, edge, r * nr, cols);
+                        kernel.compute(kc, ap, aOff, bp, bOff, edge, 0, nr, true);
+                        for (int r = 0; r < rows; r++) System.arraycopy(edge, r * nr, c, cOff + r * ldc, cols);
+                    }
+                }
+            }
+            return;
+        }
+        for (int ip = 0; ip < mc; ip += mr) {
             int rows = Math.min(mr, mc - ip);
             int aOff = ip * kc;
             for (int jp = 0; jp < nc; jp += nr) {
@@ -252,7 +267,16 @@ final class Gemm {
         for (int ip = 0; ip < mc; ip += mr) {
             int rows = Math.min(mr, mc - ip);
             int dst = ip * kc;
-            if (cs == 1) {
+            if (cs == 1 && rows == 8 && mr == 8) {
+                // Eight row streams read in step, one sequential write stream.
+                int s0 = (int) (base + (i0 + ip) * rs + p0);
+                int r1 = (int) rs, r2 = 2 * r1, r3 = 3 * r1, r4 = 4 * r1, r5 = 5 * r1, r6 = 6 * r1, r7 = 7 * r1;
+                for (int p = 0, d = dst; p < kc; p++, d += 8) {
+                    int s = s0 + p;
+                    ap[d] = src[s]; ap[d + 1] = src[s + r1]; ap[d + 2] = src[s + r2]; ap[d + 3] = src[s + r3];
+                    ap[d + 4] = src[s + r4]; ap[d + 5] = src[s + r5]; ap[d + 6] = src[s + r6]; ap[d + 7] = src[s + r7];
+                }
+            } else if (cs == 1) {
                 for (int r = 0; r < rows; r++) {
                     int s = (int) (base + (i0 + ip + r) * rs + p0);
                     for (int p = 0; p < kc; p++) ap[dst + p * mr + r] = src[s + p];
