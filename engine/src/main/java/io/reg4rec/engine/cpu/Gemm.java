@@ -226,21 +226,6 @@ final class Gemm {
         GemmKernel kernel = KERNEL;
         int mr = kernel.mr(), nr = kernel.nr();
         for (int ip = 0; ip < mc; ip += mr) {
-                    int rows = Math.min(mr, mc - ip);
-                    int aOff = ip * kc;
-                    int cOff = (int) (cBase + (long) (i0 + ip) * ldc + j0 + jp);
-                    if (rows == mr && cols == nr) kernel.compute(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate);
-                    else {
-                        Arrays.fill(edge, 0f);
-                        if (accumulate) for (int r = 0; r < rows; r++) System.arraycopy(c, cOff + r * ldc, edge, r * nr, cols);
-                        kernel.compute(kc, ap, aOff, bp, bOff, edge, 0, nr, true);
-                        for (int r = 0; r < rows; r++) System.arraycopy(edge, r * nr, c, cOff + r * ldc, cols);
-                    }
-                }
-            }
-            return;
-        }
-        for (int ip = 0; ip < mc; ip += mr) {
             int rows = Math.min(mr, mc - ip);
             int aOff = ip * kc;
             for (int jp = 0; jp < nc; jp += nr) {
