@@ -11,9 +11,12 @@ import java.util.Arrays;
  * BLIS order: columns of C in NC blocks, K in KC steps; per step the B block (KC x NC) is packed
  * once into NR-column panels (about 512 KB, kept in L2), then row blocks of C are handed out to
  * the pool, each packing its A block into MR-row panels and running the register-blocked
- * micro-kernel over every (A panel, B panel) pair. Transposes are absorbed by packing. Each C
- * element is one FMA chain in k order, so results are bit-identical for any thread count, block
- * size or kernel (Vector API or scalar). F64 is a plain row loop.
+ * micro-kernel over every (A panel, B panel) pair. Transposes are absorbed by packing.
+ *
+ * <p>Summation order, fixed by {@link #KC} alone: each C element is the in-order sum over K steps
+ * of KC of a partial FMA chain (s = fma(a, b, s) over the step's k, from zero), each partial added
+ * to C with one fp32 add. Results are therefore bit-identical for any thread count, MC, NC or
+ * kernel (Vector API or scalar) and for the thin path. F64 is a plain row loop.
  */
 final class Gemm {
     private Gemm() {}
@@ -149,9 +152,9 @@ final class Gemm {
 
     /**
      * Few rows (matrix-vector like, e.g. single-request inference) with row-major B: packing
-     * would cost as much as the product, so each C row accumulates B's rows straight from memory,
-     * c[j] = fma(a[p], b[p][j], c[j]) for p in order (the same FMA chain as the packed path, in
-     * a loop the JIT vectorises). Work is split over column ranges.
+     * would cost as much as the product, so each C row accumulates B's rows straight from memory
+     * in a loop the JIT vectorises, with the packed path's summation order (FMA chains per KC step,
+     * added to C). Work is split over column ranges.
      */
     private static void gemmThin(Operand a, Operand b, float[] c, long cOffset, int batch, int m, int n, int k) {
         float[] av = (float[]) a.array(), bv = (float[]) b.array();
@@ -159,19 +162,25 @@ final class Gemm {
         long units = (long) batch * m * colChunks;
         long grain = Math.max(1, PARALLEL_MIN_FMAS / Math.max(1L, (long) Math.min(n, THIN_COLUMNS) * Math.max(k, 1)));
         CpuPool.parallelFor(units, grain, (s, e) -> {
+            float[] partial = new float[THIN_COLUMNS];
             for (long u = s; u < e; u++) {
                 int chunk = (int) (u % colChunks);
                 long row = u / colChunks;
                 int bt = (int) (row / m), i = (int) (row % m);
                 int j0 = chunk * THIN_COLUMNS, len = Math.min(THIN_COLUMNS, n - j0);
                 int cRow = (int) (cOffset + ((long) bt * m + i) * n + j0);
-                Arrays.fill(c, cRow, cRow + len, 0f);
                 long aRow = a.offset() + bt * a.batchStride() + i * a.rowStride();
                 long bBase = b.offset() + bt * b.batchStride() + j0;
-                for (int p = 0; p < k; p++) {
-                    float x = av[(int) (aRow + p * a.colStride())];
-                    int bRow = (int) (bBase + p * b.rowStride());
-                    for (int j = 0; j < len; j++) c[cRow + j] = Math.fma(x, bv[bRow + j], c[cRow + j]);
+                for (int p0 = 0; p0 < k; p0 += KC) {
+                    int pEnd = Math.min(k, p0 + KC);
+                    Arrays.fill(partial, 0, len, 0f);
+                    for (int p = p0; p < pEnd; p++) {
+                        float x = av[(int) (aRow + p * a.colStride())];
+                        int bRow = (int) (bBase + p * b.rowStride());
+                        for (int j = 0; j < len; j++) partial[j] = Math.fma(x, bv[bRow + j], partial[j]);
+                    }
+                    if (p0 == 0) System.arraycopy(partial, 0, c, cRow, len);
+                    else for (int j = 0; j < len; j++) c[cRow + j] += partial[j];
                 }
             }
         });
@@ -235,10 +244,9 @@ final class Gemm {
                 if (rows == mr && cols == nr) {
                     kernel.compute(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate);
                 } else {
-                    // Partial tile: run the same kernel on a zero-padded scratch tile.
-                    Arrays.fill(edge, 0f);
+                    // Partial tile: run the same kernel on a scratch tile holding the valid part of C.
                     if (accumulate) for (int r = 0; r < rows; r++) System.arraycopy(c, cOff + r * ldc, edge, r * nr, cols);
-                    kernel.compute(kc, ap, aOff, bp, bOff, edge, 0, nr, true);
+                    kernel.compute(kc, ap, aOff, bp, bOff, edge, 0, nr, accumulate);
                     for (int r = 0; r < rows; r++) System.arraycopy(edge, r * nr, c, cOff + r * ldc, cols);
                 }
             }
