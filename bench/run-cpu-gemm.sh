@@ -2,6 +2,8 @@
 # Runs the CPU fp32 GEMM benchmark (JMH, our engine) and numpy's matmul at the same sizes, then
 # prints GFLOP/s side by side. Usage: bench/run-cpu-gemm.sh [sizes...]  (default 256 1024 2048)
 # Builds bench/target/benchmarks.jar first when it is missing (set REBUILD=1 to force).
+# THREADS=1 compares single-threaded: numpy with OPENBLAS_NUM_THREADS=1 and OMP_NUM_THREADS=1,
+# our JVM with -XX:ActiveProcessorCount=1 (the CPU pool sizes itself from that).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -16,7 +18,14 @@ trap 'rm -rf "$work"' EXIT
 size_list="$(IFS=,; echo "${sizes[*]}")"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== JMH: CpuGemmBenchmark (sizes $size_list)"
-java -jar "$jar" CpuGemmBenchmark -p size="$size_list" -rf json -rff "$work/jmh.json" | grep -E "^(Benchmark|CpuGemm)" || true
+jvm_extra=()
+if [ "${THREADS:-}" = 1 ]; then
+  # replaces the @Fork jvmArgsAppend, so it repeats them
+  jvm_extra=(-jvmArgsAppend "--add-modules=jdk.incubator.vector -Xmx4g -XX:ActiveProcessorCount=1")
+  export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+fi
+echo "== threads: ${THREADS:-all}"
+java -jar "$jar" CpuGemmBenchmark -p size="$size_list" "${jvm_extra[@]}" -rf json -rff "$work/jmh.json" | grep -E "^(Benchmark|CpuGemm)" || true
 echo "== numpy"
 python3 bench/numpy_gemm.py "${sizes[@]}" | tee "$work/numpy.jsonl"
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on these cores skew both columns)"

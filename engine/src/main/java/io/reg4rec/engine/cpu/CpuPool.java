@@ -11,11 +11,32 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The CPU backend's one shared pool: availableProcessors daemon threads. Work is split into
  * contiguous ranges with a minimum grain so small ops run on the calling thread. A call made
  * from inside a pool task runs inline (no nested fan-out, so no deadlock).
+ *
+ * <p>Idle workers, and a caller waiting for its ranges, spin for {@link #SPIN_NANOS} before they
+ * park: ops such as the blocked GEMM fork and join many times in a row, and a parked thread on a
+ * busy machine may wait a whole scheduler slice to run again.
  */
 public final class CpuPool {
     private static final int THREADS = Math.max(1, Runtime.getRuntime().availableProcessors());
     private static final ThreadLocal<Boolean> INSIDE = ThreadLocal.withInitial(() -> Boolean.FALSE);
-    private static final ExecutorService POOL = Executors.newFixedThreadPool(THREADS, new java.util.concurrent.ThreadFactory() {
+    private static final long SPIN_NANOS = 50_000;
+
+    /** A work queue whose takers spin briefly before blocking. */
+    private static final class SpinningQueue extends java.util.concurrent.LinkedBlockingQueue<Runnable> {
+        @Override
+        public Runnable take() throws InterruptedException {
+            long deadline = System.nanoTime() + SPIN_NANOS;
+            do {
+                Runnable r = poll();
+                if (r != null) return r;
+                Thread.onSpinWait();
+            } while (System.nanoTime() < deadline);
+            return super.take();
+        }
+    }
+
+    private static final ExecutorService POOL = new java.util.concurrent.ThreadPoolExecutor(THREADS, THREADS, 0L,
+            java.util.concurrent.TimeUnit.MILLISECONDS, new SpinningQueue(), new java.util.concurrent.ThreadFactory() {
         private final AtomicInteger count = new AtomicInteger();
 
         @Override
@@ -53,10 +74,18 @@ public final class CpuPool {
         }
         long step = (total + parts - 1) / parts;
         List<Future<?>> futures = new ArrayList<>(parts - 1);
+        AtomicInteger running = new AtomicInteger();
         for (int p = 1; p < parts; p++) {
             long s = p * step, e = Math.min(total, s + step);
             if (s >= e) break;
-            futures.add(POOL.submit(() -> body.run(s, e)));
+            running.incrementAndGet();
+            futures.add(POOL.submit(() -> {
+                try {
+                    body.run(s, e);
+                } finally {
+                    running.decrementAndGet();
+                }
+            }));
         }
         Throwable failure = null;
         INSIDE.set(Boolean.TRUE);
@@ -67,6 +96,8 @@ public final class CpuPool {
         } finally {
             INSIDE.set(Boolean.FALSE);
         }
+        long deadline = System.nanoTime() + SPIN_NANOS;
+        while (running.get() > 0 && System.nanoTime() < deadline) Thread.onSpinWait();
         for (Future<?> f : futures) {
             try {
                 f.get();

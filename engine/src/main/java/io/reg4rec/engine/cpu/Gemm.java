@@ -11,9 +11,12 @@ import java.util.Arrays;
  * BLIS order: columns of C in NC blocks, K in KC steps; per step the B block (KC x NC) is packed
  * once into NR-column panels (about 512 KB, kept in L2), then row blocks of C are handed out to
  * the pool, each packing its A block into MR-row panels and running the register-blocked
- * micro-kernel over every (A panel, B panel) pair. Transposes are absorbed by packing. Each C
- * element is one FMA chain in k order, so results are bit-identical for any thread count, block
- * size or kernel (Vector API or scalar). F64 is a plain row loop.
+ * micro-kernel over every (A panel, B panel) pair. Transposes are absorbed by packing.
+ *
+ * <p>Summation order, fixed by {@link #KC} alone: each C element is the in-order sum over K steps
+ * of KC of a partial FMA chain (s = fma(a, b, s) over the step's k, from zero), each partial added
+ * to C with one fp32 add. Results are therefore bit-identical for any thread count, MC, NC or
+ * kernel (Vector API or scalar) and for the thin path. F64 is a plain row loop.
  */
 final class Gemm {
     private Gemm() {}
@@ -133,13 +136,54 @@ final class Gemm {
         }
         long fmas = (long) batch * m * n * k;
         int threads = CpuPool.threads();
-        if (fmas < PARALLEL_MIN_FMAS || threads == 1) {
+        if (m < KERNEL.mr() && b.colStride() == 1) {
+            gemmThin(a, b, c, cOffset, batch, m, n, k);
+        } else if (fmas < PARALLEL_MIN_FMAS || threads == 1) {
             for (int t = 0; t < batch; t++) gemmSerial(a, b, c, cOffset + (long) t * m * n, t, m, n, k);
         } else if (batch >= 2 * threads || (batch >= threads && batch % threads == 0)) {
             CpuPool.forEachTask(batch, t -> gemmSerial(a, b, c, cOffset + (long) t * m * n, t, m, n, k));
         } else {
             for (int t = 0; t < batch; t++) gemmShared(a, b, c, cOffset + (long) t * m * n, t, m, n, k, threads);
         }
+    }
+
+    /** Columns per work unit of the thin path. */
+    private static final int THIN_COLUMNS = 2048;
+
+    /**
+     * Few rows (matrix-vector like, e.g. single-request inference) with row-major B: packing
+     * would cost as much as the product, so each C row accumulates B's rows straight from memory
+     * in a loop the JIT vectorises, with the packed path's summation order (FMA chains per KC step,
+     * added to C). Work is split over column ranges.
+     */
+    private static void gemmThin(Operand a, Operand b, float[] c, long cOffset, int batch, int m, int n, int k) {
+        float[] av = (float[]) a.array(), bv = (float[]) b.array();
+        int colChunks = (n + THIN_COLUMNS - 1) / THIN_COLUMNS;
+        long units = (long) batch * m * colChunks;
+        long grain = Math.max(1, PARALLEL_MIN_FMAS / Math.max(1L, (long) Math.min(n, THIN_COLUMNS) * Math.max(k, 1)));
+        CpuPool.parallelFor(units, grain, (s, e) -> {
+            float[] partial = new float[THIN_COLUMNS];
+            for (long u = s; u < e; u++) {
+                int chunk = (int) (u % colChunks);
+                long row = u / colChunks;
+                int bt = (int) (row / m), i = (int) (row % m);
+                int j0 = chunk * THIN_COLUMNS, len = Math.min(THIN_COLUMNS, n - j0);
+                int cRow = (int) (cOffset + ((long) bt * m + i) * n + j0);
+                long aRow = a.offset() + bt * a.batchStride() + i * a.rowStride();
+                long bBase = b.offset() + bt * b.batchStride() + j0;
+                for (int p0 = 0; p0 < k; p0 += KC) {
+                    int pEnd = Math.min(k, p0 + KC);
+                    Arrays.fill(partial, 0, len, 0f);
+                    for (int p = p0; p < pEnd; p++) {
+                        float x = av[(int) (aRow + p * a.colStride())];
+                        int bRow = (int) (bBase + p * b.rowStride());
+                        for (int j = 0; j < len; j++) partial[j] = Math.fma(x, bv[bRow + j], partial[j]);
+                    }
+                    if (p0 == 0) System.arraycopy(partial, 0, c, cRow, len);
+                    else for (int j = 0; j < len; j++) c[cRow + j] += partial[j];
+                }
+            }
+        });
     }
 
     /** One product on the calling thread. */
@@ -200,10 +244,9 @@ final class Gemm {
                 if (rows == mr && cols == nr) {
                     kernel.compute(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate);
                 } else {
-                    // Partial tile: run the same kernel on a zero-padded scratch tile.
-                    Arrays.fill(edge, 0f);
+                    // Partial tile: run the same kernel on a scratch tile holding the valid part of C.
                     if (accumulate) for (int r = 0; r < rows; r++) System.arraycopy(c, cOff + r * ldc, edge, r * nr, cols);
-                    kernel.compute(kc, ap, aOff, bp, bOff, edge, 0, nr, true);
+                    kernel.compute(kc, ap, aOff, bp, bOff, edge, 0, nr, accumulate);
                     for (int r = 0; r < rows; r++) System.arraycopy(edge, r * nr, c, cOff + r * ldc, cols);
                 }
             }
@@ -217,7 +260,16 @@ final class Gemm {
         for (int ip = 0; ip < mc; ip += mr) {
             int rows = Math.min(mr, mc - ip);
             int dst = ip * kc;
-            if (cs == 1) {
+            if (cs == 1 && rows == 8 && mr == 8) {
+                // Eight row streams read in step, one sequential write stream.
+                int s0 = (int) (base + (i0 + ip) * rs + p0);
+                int r1 = (int) rs, r2 = 2 * r1, r3 = 3 * r1, r4 = 4 * r1, r5 = 5 * r1, r6 = 6 * r1, r7 = 7 * r1;
+                for (int p = 0, d = dst; p < kc; p++, d += 8) {
+                    int s = s0 + p;
+                    ap[d] = src[s]; ap[d + 1] = src[s + r1]; ap[d + 2] = src[s + r2]; ap[d + 3] = src[s + r3];
+                    ap[d + 4] = src[s + r4]; ap[d + 5] = src[s + r5]; ap[d + 6] = src[s + r6]; ap[d + 7] = src[s + r7];
+                }
+            } else if (cs == 1) {
                 for (int r = 0; r < rows; r++) {
                     int s = (int) (base + (i0 + ip + r) * rs + p0);
                     for (int p = 0; p < kc; p++) ap[dst + p * mr + r] = src[s + p];

@@ -13,9 +13,6 @@ final class ScalarGemmKernel implements GemmKernel {
     @Override
     public void compute(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
         float[] acc = new float[MR * NR];
-        if (accumulate) {
-            for (int r = 0; r < MR; r++) System.arraycopy(c, cOff + r * ldc, acc, r * NR, NR);
-        }
         for (int p = 0; p < kc; p++) {
             int ap = aOff + p * MR, bp = bOff + p * NR;
             for (int r = 0; r < MR; r++) {
@@ -24,6 +21,9 @@ final class ScalarGemmKernel implements GemmKernel {
                 for (int j = 0; j < NR; j++) acc[row + j] = Math.fma(av, b[bp + j], acc[row + j]);
             }
         }
-        for (int r = 0; r < MR; r++) System.arraycopy(acc, r * NR, c, cOff + r * ldc, NR);
+        for (int r = 0; r < MR; r++) {
+            int row = cOff + r * ldc;
+            for (int j = 0; j < NR; j++) c[row + j] = accumulate ? c[row + j] + acc[r * NR + j] : acc[r * NR + j];
+        }
     }
 }

@@ -22,20 +22,11 @@ final class VectorGemmKernel implements GemmKernel {
     @Override
     public void compute(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
-        if (accumulate) {
-            c00 = FloatVector.fromArray(S, c, cOff); c01 = FloatVector.fromArray(S, c, cOff + L);
-            c10 = FloatVector.fromArray(S, c, cOff + ldc); c11 = FloatVector.fromArray(S, c, cOff + ldc + L);
-            c20 = FloatVector.fromArray(S, c, cOff + 2 * ldc); c21 = FloatVector.fromArray(S, c, cOff + 2 * ldc + L);
-            c30 = FloatVector.fromArray(S, c, cOff + 3 * ldc); c31 = FloatVector.fromArray(S, c, cOff + 3 * ldc + L);
-            c40 = FloatVector.fromArray(S, c, cOff + 4 * ldc); c41 = FloatVector.fromArray(S, c, cOff + 4 * ldc + L);
-            c50 = FloatVector.fromArray(S, c, cOff + 5 * ldc); c51 = FloatVector.fromArray(S, c, cOff + 5 * ldc + L);
-            c60 = FloatVector.fromArray(S, c, cOff + 6 * ldc); c61 = FloatVector.fromArray(S, c, cOff + 6 * ldc + L);
-            c70 = FloatVector.fromArray(S, c, cOff + 7 * ldc); c71 = FloatVector.fromArray(S, c, cOff + 7 * ldc + L);
-        } else {
-            FloatVector z = FloatVector.zero(S);
-            c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z; c30 = z; c31 = z;
-            c40 = z; c41 = z; c50 = z; c51 = z; c60 = z; c61 = z; c70 = z; c71 = z;
-        }
+        // Accumulators start at zero and C is added once at the end: loads of C issued here would
+        // stall the first FMAs for a cache miss, at the end they overlap the last iterations.
+        FloatVector z = FloatVector.zero(S);
+        c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z; c30 = z; c31 = z;
+        c40 = z; c41 = z; c50 = z; c51 = z; c60 = z; c61 = z; c70 = z; c71 = z;
         int ap = aOff, bp = bOff;
         for (int p = 0; p < kc; p++, ap += MR, bp += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bp);
@@ -49,6 +40,16 @@ final class VectorGemmKernel implements GemmKernel {
             av = FloatVector.broadcast(S, a[ap + 5]); c50 = b0.fma(av, c50); c51 = b1.fma(av, c51);
             av = FloatVector.broadcast(S, a[ap + 6]); c60 = b0.fma(av, c60); c61 = b1.fma(av, c61);
             av = FloatVector.broadcast(S, a[ap + 7]); c70 = b0.fma(av, c70); c71 = b1.fma(av, c71);
+        }
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromArray(S, c, cOff)); c01 = c01.add(FloatVector.fromArray(S, c, cOff + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, cOff + ldc)); c11 = c11.add(FloatVector.fromArray(S, c, cOff + ldc + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, cOff + 2 * ldc)); c21 = c21.add(FloatVector.fromArray(S, c, cOff + 2 * ldc + L));
+            c30 = c30.add(FloatVector.fromArray(S, c, cOff + 3 * ldc)); c31 = c31.add(FloatVector.fromArray(S, c, cOff + 3 * ldc + L));
+            c40 = c40.add(FloatVector.fromArray(S, c, cOff + 4 * ldc)); c41 = c41.add(FloatVector.fromArray(S, c, cOff + 4 * ldc + L));
+            c50 = c50.add(FloatVector.fromArray(S, c, cOff + 5 * ldc)); c51 = c51.add(FloatVector.fromArray(S, c, cOff + 5 * ldc + L));
+            c60 = c60.add(FloatVector.fromArray(S, c, cOff + 6 * ldc)); c61 = c61.add(FloatVector.fromArray(S, c, cOff + 6 * ldc + L));
+            c70 = c70.add(FloatVector.fromArray(S, c, cOff + 7 * ldc)); c71 = c71.add(FloatVector.fromArray(S, c, cOff + 7 * ldc + L));
         }
         c00.intoArray(c, cOff); c01.intoArray(c, cOff + L);
         c10.intoArray(c, cOff + ldc); c11.intoArray(c, cOff + ldc + L);
