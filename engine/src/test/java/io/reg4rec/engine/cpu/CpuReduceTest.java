@@ -42,6 +42,18 @@ class CpuReduceTest {
     }
 
     @Test
+    void backendAcceptsStridedInputsDirectly() {
+        try (Tensor base = random(DType.F32, 12, -3, 3, 6, 5); Tensor x = base.transpose(0, 1); Tensor c = x.contiguous();
+             Tensor viaView = Tensor.empty(CPU, DType.F32, 5, 1); Tensor viaCopy = c.sum(1, true);
+             Tensor smView = Tensor.empty(CPU, DType.F32, 5, 6); Tensor smCopy = c.softmax(1)) {
+            CpuBackend.instance().reduce(ReduceOp.SUM, x, 1, viaView);
+            CpuBackend.instance().softmax(x, 1, false, smView);
+            assertArrayEquals((float[]) viaCopy.toHost(), (float[]) viaView.toHost());
+            assertArrayEquals((float[]) smCopy.toHost(), (float[]) smView.toHost());
+        }
+    }
+
+    @Test
     void nanTiesAndEmpty() {
         try (Tensor x = Tensor.of(CPU, new float[]{1, Float.NaN, 3, 5, 5, 2}, 2, 3);
              Tensor mx = x.max(1, false); Tensor am = x.argmax(1, false); Tensor ai = x.argmin(1, false)) {
