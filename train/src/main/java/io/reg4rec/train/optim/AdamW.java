@@ -94,7 +94,6 @@ public final class AdamW implements AutoCloseable {
     private final Options options;
     private final List<Group> groups = new ArrayList<>();
     private long steps;
-    private boolean fused = true;
 
     /** Optimises the given parameters (e.g. {@code module.namedParameters()}); moments start at zero. */
     public AdamW(Map<String, Variable> parameters, Options options) {
@@ -139,33 +138,11 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    /**
-     * Updates value (the parameter in fp32), m and v in place, all contiguous fp32: one fused
-     * backend op ({@link AdamWHyper}), or the equivalent chain of elementwise ops when
-     * {@link #setFused} turned fusion off.
-     */
+    /** Updates value (the parameter in fp32), m and v in place, all contiguous fp32: one fused backend op. */
     private void update(Tensor value, Tensor g, Tensor m, Tensor v, double lr, boolean decay) {
         double weightDecay = decay ? options.weightDecay : 0.0;
-        if (fused) {
-            new AdamWHyper(lr, options.beta1, options.beta2, options.eps, weightDecay, steps).apply(value, g, m, v);
-            return;
-        }
-        double b1 = options.beta1, b2 = options.beta2;
-        double correction1 = 1 - Math.pow(b1, steps);
-        double correction2 = 1 - Math.pow(b2, steps);
-        m.copyFrom(m.mul(b1).add(g.mul(1 - b1)));
-        v.copyFrom(v.mul(b2).add(g.mul(g).mul(1 - b2)));
-        Tensor denominator = v.div(correction2).sqrt().add(options.eps);
-        Tensor step = m.div(denominator).mul(lr / correction1);
-        Tensor decayed = decay ? value.mul(1 - lr * weightDecay) : value;
-        value.copyFrom(decayed.sub(step));
+        new AdamWHyper(lr, options.beta1, options.beta2, options.eps, weightDecay, steps).apply(value, g, m, v);
     }
-
-    /**
-     * Whether steps use the fused update (the default) or the composed chain of a dozen
-     * elementwise ops it replaces; the composed chain is kept as a reference for tests.
-     */
-    void setFused(boolean fused) { this.fused = fused; }
 
     /** Number of steps taken (t in the bias corrections). */
     public long steps() { return steps; }
