@@ -9,15 +9,12 @@ import io.reg4rec.engine.UnaryOp;
 import io.reg4rec.engine.cuda.CachingAllocator;
 import io.reg4rec.engine.cuda.CudaBackend;
 import io.reg4rec.engine.cuda.CudaGemm;
-import jcuda.driver.CUevent;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
-import static jcuda.driver.CUevent_flags.CU_EVENT_DEFAULT;
-import static jcuda.driver.JCudaDriver.*;
 
 /**
  * GPU micro-benchmarks of the engine's CUDA backend, plain Java (no JMH): device time of GEMMs
@@ -95,44 +92,14 @@ public final class GpuBench {
         System.out.flush();
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
-
     /** Device milliseconds of one matmul, measured with events on the backend's stream. */
     private void gemm(String impl, DType dtype, int size) {
         System.setProperty(CudaGemm.PROPERTY, impl);
         Device gpu = cuda.device();
         try (Tensor a = Tensor.randn(gpu, dtype, 1, size, size); Tensor b = Tensor.randn(gpu, dtype, 2, size, size)) {
-            for (int i = 0; i < 3; i++) a.matmul(b).close();
-            cuda.synchronize();
-            CUevent start = new CUevent(), stop = new CUevent();
-            cuda.makeCurrent();
-            cuEventCreate(start, CU_EVENT_DEFAULT);
-            cuEventCreate(stop, CU_EVENT_DEFAULT);
-            try {
-                double[] ms = new double[reps];
-                float[] elapsed = new float[1];
-                for (int r = 0; r < reps; r++) {
-                    cuda.makeCurrent();
-                    cuEventRecord(start, cuda.stream());
-                    Tensor c = a.matmul(b);
-                    cuEventRecord(stop, cuda.stream());
-                    cuEventSynchronize(stop);
-                    cuEventElapsedTime(elapsed, start, stop);
-                    ms[r] = elapsed[0];
-                    c.close();
-                }
-                double med = median(ms);
-                double tflops = 2.0 * size * (double) size * size / (med * 1e-3) / 1e12;
-                emit(new Result("gemm", impl, dtype.name(), size, size, size, med, tflops, null));
-            } finally {
-                cuEventDestroy(start);
-                cuEventDestroy(stop);
-            }
+            double med = DeviceTimer.medianMs(cuda, 3, reps, () -> a.matmul(b).close());
+            double tflops = 2.0 * size * (double) size * size / (med * 1e-3) / 1e12;
+            emit(new Result("gemm", impl, dtype.name(), size, size, size, med, tflops, null));
         }
     }
 
@@ -151,7 +118,7 @@ public final class GpuBench {
                 cuda.synchronize();
                 us[r] = (System.nanoTime() - t0) / 1e3 / perBatch;
             }
-            double med = median(us);
+            double med = DeviceTimer.median(us);
             emit(new Result("launch_overhead", "backend_unary", "F32", 1, 1, 1, med / 1e3, null, med));
             for (int i = 0; i < 5000; i++) x.neg().close();
             cuda.synchronize();
@@ -161,7 +128,7 @@ public final class GpuBench {
                 cuda.synchronize();
                 us[r] = (System.nanoTime() - t0) / 1e3 / perBatch;
             }
-            med = median(us);
+            med = DeviceTimer.median(us);
             emit(new Result("launch_overhead", "tensor_op_with_alloc", "F32", 1, 1, 1, med / 1e3, null, med));
         }
     }
@@ -178,7 +145,7 @@ public final class GpuBench {
             for (int i = 0; i < perBatch; i++) allocator.release(allocator.allocate(1 << 20));
             us[r] = (System.nanoTime() - t0) / 1e3 / perBatch;
         }
-        double med = median(us);
+        double med = DeviceTimer.median(us);
         emit(new Result("alloc_roundtrip", "caching_allocator", "bytes", 1 << 20, 1, 1, med / 1e3, null, med));
         Tensor.empty(gpu, DType.F32, 1 << 18).close();
         for (int r = 0; r < reps; r++) {
@@ -186,7 +153,7 @@ public final class GpuBench {
             for (int i = 0; i < perBatch; i++) Tensor.empty(gpu, DType.F32, 1 << 18).close();
             us[r] = (System.nanoTime() - t0) / 1e3 / perBatch;
         }
-        med = median(us);
+        med = DeviceTimer.median(us);
         emit(new Result("alloc_roundtrip", "tensor_empty_close", "F32", 1 << 18, 1, 1, med / 1e3, null, med));
     }
 
