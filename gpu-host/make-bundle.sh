@@ -8,7 +8,7 @@
 #   lib/              runtime and test dependency jars; jcuda-natives slimmed to the driver
 #                     and runtime bindings; the JUnit console launcher in lib/junit/
 #   cublas-compat/    sources of the libcublas.so.12 -> .so.13 forwarding library (built there)
-#   torch/            the PyTorch peer scripts;  run-on-gpu.sh, summarize_gemm.py
+#   torch/            the PyTorch peer scripts;  run-on-gpu.sh, summarize_gemm.py, summarize_pairs.py
 #
 # Usage: gpu-host/make-bundle.sh      (runs `mvn -DskipTests package` itself; nvcc here builds the fatbins)
 # Fails if the bundle is larger than 60 MiB (64 MiB may be sent to the host in all).
@@ -87,7 +87,7 @@ mkdir -p "$bundle/cublas-compat" "$bundle/torch"
 cp "$here/cublas-compat/"{build.sh,cublas_compat.c,symbols.txt,gen-symbols.sh,selftest.sh} "$bundle/cublas-compat/"
 cp -r "$here/cublas-compat/selftest" "$bundle/cublas-compat/"
 cp "$root"/bench/torch/*.py "$bundle/torch/"
-cp "$here/run-on-gpu.sh" "$here/summarize_gemm.py" "$bundle/"
+cp "$here/run-on-gpu.sh" "$here/summarize_gemm.py" "$here/summarize_pairs.py" "$bundle/"
 {
   echo "commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo '+dirty')"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"

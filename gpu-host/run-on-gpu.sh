@@ -7,12 +7,14 @@
 # (CUDA vs CPU), the JUnit tests tagged gpu, the engine's GEMM benchmark (GpuBench, when the
 # bundle has it), the PyTorch peer, and a table joining the two benchmarks.
 #
-# Usage: run-on-gpu.sh [--tests-only | --bench-only] [--all-tests] [--sanitize] [--tag TAG]
+# Usage: run-on-gpu.sh [--tests-only | --bench-only] [--all-tests] [--sanitize] [--tag TAG] [--benches LIST]
 #   --tests-only   engine check and tests, no benchmarks
 #   --bench-only   benchmarks only
 #   --all-tests    every test, not only those tagged gpu (the CPU ones too)
 #   --sanitize     run the tests under compute-sanitizer (memcheck); much slower
 #   --tag TAG      run the tests tagged TAG instead of gpu
+#   --benches LIST comma-separated benchmarks to run (default all): gemm, train, and the kernel
+#                  families attention, quant, fused, owngemm (each ours + its PyTorch peer)
 # Logs and results go to $OUT when set (files there come back from the host), else ./gpu-results.
 # Exit status: non-zero when a stage failed (tests, engine check, benchmark or shim build).
 set -uo pipefail
@@ -22,7 +24,7 @@ out=${OUT:-$PWD/gpu-results}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-run_tests=1 run_bench=1 all_tests=0 sanitize=0 tag=gpu
+run_tests=1 run_bench=1 all_tests=0 sanitize=0 tag=gpu benches=gemm,train,attention,quant,fused,owngemm
 while [ $# -gt 0 ]; do
   case "$1" in
     --tests-only) run_bench=0 ;;
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
     --all-tests) all_tests=1 ;;
     --sanitize) sanitize=1 ;;
     --tag) tag=${2:?--tag needs a value}; shift ;;
+    --benches) benches=${2:?--benches needs a value}; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-on-gpu: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -117,7 +120,9 @@ if [ "$run_tests" = 1 ]; then
   fi
 fi
 
-if [ "$run_bench" = 1 ]; then
+wants() { [ "$run_bench" = 1 ] && [[ ",$benches," == *",$1,"* ]]; }
+
+if wants gemm; then
   banner "engine GEMM benchmark (io.reg4rec.bench.gpu.GpuBench)"
   if has_class bench io.reg4rec.bench.gpu.GpuBench; then
     # shellcheck disable=SC2086  # GPUBENCH_ARGS is a list of words on purpose
@@ -138,7 +143,27 @@ if [ "$run_bench" = 1 ]; then
   python3 "$bundle/summarize_gemm.py" "$out/gpubench.jsonl" "$out/torch-gemm.jsonl" | tee "$out/gemm-summary.txt"
 fi
 
-if [ "$run_bench" = 1 ]; then
+# Kernel families: our launcher and its PyTorch peer print JSON lines with the same keys;
+# summarize_pairs.py joins them on every key that is not a measurement.
+for family in attention:AttentionBench:attention_peer quant:QuantBench:quant_peer \
+              fused:FusedOpsBench:fused_peer owngemm:OwnGemmBench:own_gemm_peer; do
+  IFS=: read -r name launcher peer <<< "$family"
+  wants "$name" || continue
+  banner "$name kernels: ours ($launcher) vs PyTorch ($peer.py)"
+  if ! has_class bench "io.reg4rec.bench.gpu.$launcher"; then echo "not in this bundle: skipped"; continue; fi
+  "$java" "${java_opts[@]}" -cp "$classpath" "io.reg4rec.bench.gpu.$launcher" \
+    2> "$out/$name.err" | tee "$out/$name.jsonl"
+  record "$name-bench" "${PIPESTATUS[0]}"
+  tail -5 "$out/$name.err"
+  if [ -f "$bundle/torch/$peer.py" ]; then
+    python3 "$bundle/torch/$peer.py" 2> "$out/torch-$name.err" | tee "$out/torch-$name.jsonl"
+    record "$name-peer" "${PIPESTATUS[0]}"
+    tail -5 "$out/torch-$name.err"
+    python3 "$bundle/summarize_pairs.py" "$out/$name.jsonl" "$out/torch-$name.jsonl" | tee "$out/$name-summary.txt"
+  fi
+done
+
+if wants train; then
   banner "training step of the paper-sized encoder-decoder: ours vs PyTorch eager"
   if has_class bench io.reg4rec.bench.model.TrainStepBench; then
     "$java" "${java_opts[@]}" -cp "$classpath" io.reg4rec.bench.model.TrainStepBench --device cuda \
