@@ -89,8 +89,8 @@ public interface Backend {
 
     /**
      * Gradients of {@link #layerNormForward} from gradOut [rows, cols] (x's dtype) and the saved
-     * mean and rstd: gradX [rows, cols] always; gradGamma and gradBeta [cols] (gamma's dtype)
-     * when not null. The column sums over rows are reduced in a fixed order (no float atomics),
+     * mean and rstd: gradX [rows, cols] always; gradGamma and gradBeta [cols] (x's dtype) when
+     * not null (gradGamma only with gamma; gamma null means 1). The column sums over rows are reduced in a fixed order (no float atomics),
      * so repeated runs give identical bits.
      */
     void layerNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor gradOut,

@@ -75,13 +75,11 @@ public final class FusedOps {
         if (!Arrays.equals(gradOut.shape(), shape)) {
             throw new IllegalArgumentException("layerNormBackward: gradOut " + gradOut.describe() + " must have the shape of x " + x.describe());
         }
-        if ((wantGradGamma || wantGradBeta) && gamma == null) {
-            throw new IllegalArgumentException("layerNormBackward: parameter gradients need gamma's dtype and shape; gamma is null");
-        }
+        if (wantGradGamma && gamma == null) throw new IllegalArgumentException("layerNormBackward: a gradient for gamma was asked for, but gamma is null");
         Device device = x.device();
         Tensor gradX = Tensor.empty(device, x.dtype(), shape);
-        Tensor gradGamma = wantGradGamma ? Tensor.empty(device, gamma.dtype(), cols) : null;
-        Tensor gradBeta = wantGradBeta ? Tensor.empty(device, gamma.dtype(), cols) : null;
+        Tensor gradGamma = wantGradGamma ? Tensor.empty(device, x.dtype(), cols) : null;
+        Tensor gradBeta = wantGradBeta ? Tensor.empty(device, x.dtype(), cols) : null;
         try (Tensor x2 = x.reshape(rows, cols); Tensor xc = x2.contiguous(); Tensor g2 = gradOut.reshape(rows, cols);
              Tensor gc = g2.contiguous(); Tensor gx2 = gradX.reshape(rows, cols); Tensor m1 = mean.reshape(rows);
              Tensor mc = m1.contiguous(); Tensor r1 = rstd.reshape(rows); Tensor rc = r1.contiguous()) {
@@ -125,11 +123,9 @@ public final class FusedOps {
         checkLike(op, "rstd", rstd, statsDtype(x.dtype()), x.device(), rows);
         checkLike(op, "gradOut", gradOut, x.dtype(), x.device(), rows, cols);
         checkLike(op, "gradX", gradX, x.dtype(), x.device(), rows, cols);
-        if ((gradGamma != null || gradBeta != null) && gamma == null) {
-            throw new IllegalArgumentException(op + ": gradGamma / gradBeta asked for without gamma");
-        }
-        if (gradGamma != null) checkLike(op, "gradGamma", gradGamma, gamma.dtype(), x.device(), cols);
-        if (gradBeta != null) checkLike(op, "gradBeta", gradBeta, gamma.dtype(), x.device(), cols);
+        if (gradGamma != null && gamma == null) throw new IllegalArgumentException(op + ": gradGamma asked for without gamma");
+        if (gradGamma != null) checkLike(op, "gradGamma", gradGamma, x.dtype(), x.device(), cols);
+        if (gradBeta != null) checkLike(op, "gradBeta", gradBeta, x.dtype(), x.device(), cols);
     }
 
     private static void checkParam(String op, String name, Tensor p, Tensor x) {
