@@ -2,6 +2,7 @@ package io.reg4rec.autograd;
 
 import io.reg4rec.engine.BinaryOp;
 import io.reg4rec.engine.DType;
+import io.reg4rec.engine.FusedOps;
 import io.reg4rec.engine.Shapes;
 import io.reg4rec.engine.Tensor;
 import io.reg4rec.engine.UnaryOp;
@@ -472,5 +473,49 @@ final class Ops {
             }
             return gs;
         });
+    }
+
+    // ---- fused layer norm and cross-entropy
+
+    /** Layer norm over the last axis in one fused op each way; gamma / beta [cols] or null. */
+    static Variable layerNorm(Variable x, Variable gamma, Variable beta, double eps) {
+        FusedOps.LayerNormResult r = FusedOps.layerNorm(x.data(), gamma == null ? null : gamma.data(), beta == null ? null : beta.data(), eps);
+        Variable[] inputs = gamma == null && beta == null ? in(x) : gamma == null ? in(x, beta) : beta == null ? in(x, gamma) : in(x, gamma, beta);
+        int gammaAt = gamma == null ? -1 : 1, betaAt = beta == null ? -1 : gamma == null ? 1 : 2;
+        Variable out = Variable.result("layerNorm", r.out(), inputs, node -> {
+            Tensor savedX = node.save(x.data());
+            Tensor savedGamma = gamma == null ? null : node.save(gamma.data());
+            Tensor mean = node.own(r.mean()), rstd = node.own(r.rstd());
+            boolean wantGamma = gammaAt > 0 && node.needs(gammaAt), wantBeta = betaAt > 0 && node.needs(betaAt);
+            return g -> {
+                FusedOps.LayerNormGrads grads = FusedOps.layerNormBackward(savedX, savedGamma, mean, rstd, g, wantGamma, wantBeta);
+                Tensor[] result = new Tensor[inputs.length];
+                result[0] = grads.gradX();
+                if (gammaAt > 0) result[gammaAt] = grads.gradGamma();
+                if (betaAt > 0) result[betaAt] = grads.gradBeta();
+                return result;
+            };
+        });
+        if (!out.requiresGrad()) {
+            r.mean().close();
+            r.rstd().close();
+        }
+        return out;
+    }
+
+    /**
+     * Per-position softmax cross-entropy of logits [..., classes] against targets [...] (I32 or
+     * I64) in one fused op each way; 0 at ignored positions. The losses are F32 (F64 for F64 logits).
+     */
+    static Variable crossEntropy(Variable logits, Tensor targets, long ignoreIndex, double labelSmoothing) {
+        FusedOps.CrossEntropyResult r = FusedOps.crossEntropy(logits.data(), targets, ignoreIndex, labelSmoothing);
+        Variable out = Variable.result("crossEntropy", r.losses(), in(logits), node -> {
+            Tensor savedLogits = node.save(logits.data());
+            Tensor savedTargets = node.save(targets);
+            Tensor lse = node.own(r.logSumExp());
+            return g -> grads(FusedOps.crossEntropyBackward(savedLogits, savedTargets, lse, g, ignoreIndex, labelSmoothing));
+        });
+        if (!out.requiresGrad()) r.logSumExp().close();
+        return out;
     }
 }

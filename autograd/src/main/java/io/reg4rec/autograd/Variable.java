@@ -255,4 +255,24 @@ public final class Variable implements AutoCloseable {
 
     /** Concatenation along an axis; all parts share dtype, device, rank and the other dimensions. */
     public static Variable concat(int axis, Variable... parts) { return Ops.concat(axis, parts); }
+
+    // ---- fused layer norm and cross-entropy
+
+    /**
+     * Layer normalisation over the last axis, (x - mean) / sqrt(var + eps) * gamma + beta with the
+     * biased variance, as one fused op forward and one backward. gamma and beta are [cols] of this
+     * dtype, or null (1 and 0).
+     */
+    public Variable layerNorm(Variable gamma, Variable beta, double eps) { return Ops.layerNorm(this, gamma, beta, eps); }
+
+    /**
+     * Per-position softmax cross-entropy of these logits [..., classes] against integer targets
+     * [...] (I32 or I64), with PyTorch's label smoothing: (1 - s) (-log p[target]) + s mean_c(-log p[c]);
+     * 0 where the target equals ignoreIndex. One fused op forward and one backward; the result has
+     * the targets' shape and is F32 (F64 for F64 logits). Reduce it as needed (e.g. the mean over
+     * counted positions).
+     */
+    public Variable crossEntropy(Tensor targets, long ignoreIndex, double labelSmoothing) {
+        return Ops.crossEntropy(this, targets, ignoreIndex, labelSmoothing);
+    }
 }

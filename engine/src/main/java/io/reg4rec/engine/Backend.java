@@ -74,4 +74,46 @@ public interface Backend {
 
     /** Allocator statistics for this device. */
     MemoryStats memoryStats();
+
+    // ---- fused layer norm and cross-entropy
+
+    /**
+     * Layer normalisation of each row of contiguous x [rows, cols]:
+     * out = (x - mean) * rstd * gamma + beta, rstd = 1 / sqrt(var + eps) with the biased variance.
+     * gamma and beta are contiguous [cols] of x's dtype, or null (1 and 0). mean and rstd [rows]
+     * receive the row statistics for the backward pass: F32 (F64 when x is F64). x and out are
+     * F32 or BF16 (math in fp32), or F64 on the CPU (math in fp64). Checked by
+     * {@link FusedOps#checkLayerNorm}.
+     */
+    void layerNormForward(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor out, Tensor mean, Tensor rstd);
+
+    /**
+     * Gradients of {@link #layerNormForward} from gradOut [rows, cols] (x's dtype) and the saved
+     * mean and rstd: gradX [rows, cols] always; gradGamma and gradBeta [cols] (x's dtype) when
+     * not null (gradGamma only with gamma; gamma null means 1). The column sums over rows are reduced in a fixed order (no float atomics),
+     * so repeated runs give identical bits.
+     */
+    void layerNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor gradOut,
+                           Tensor gradX, Tensor gradGamma, Tensor gradBeta);
+
+    /**
+     * Per-row softmax cross-entropy of contiguous logits [rows, classes] (F32 or BF16, math in
+     * fp32; F64 on the CPU) against targets [rows] (I32 or I64, contiguous):
+     * losses[r] = (1 - s) * (lse - x[r, t]) + s * (lse - mean_j x[r, j]) with s the label
+     * smoothing and lse = log sum_j exp(x[r, j]) (PyTorch's label smoothing); 0 where the
+     * target equals ignoreIndex. losses and logSumExp [rows] are F32 (F64 for F64 logits);
+     * logSumExp is saved for the backward pass. Probabilities are never materialised. A target
+     * outside [0, classes) that is not ignoreIndex is an IndexOutOfBoundsException (on CUDA at
+     * the next synchronisation). Checked by {@link FusedOps#checkCrossEntropy}.
+     */
+    void crossEntropyForward(Tensor logits, Tensor targets, long ignoreIndex, double labelSmoothing,
+                             Tensor losses, Tensor logSumExp);
+
+    /**
+     * gradLogits[r, j] = gradLosses[r] * (exp(x[r, j] - lse[r]) - (1 - s) [j == t] - s / classes),
+     * zero on ignored rows; gradLogits has the logits' dtype and shape, gradLosses [rows] the
+     * dtype of the losses.
+     */
+    void crossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
+                              long ignoreIndex, double labelSmoothing, Tensor gradLogits);
 }

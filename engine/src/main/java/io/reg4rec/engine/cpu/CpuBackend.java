@@ -389,4 +389,31 @@ public final class CpuBackend implements Backend {
     public void matmul(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor out) {
         Gemm.matmul(View.of(a), transposeA, View.of(b), transposeB, View.of(out), a, b, out);
     }
+
+    // ---- fused layer norm and cross-entropy
+
+    @Override
+    public void layerNormForward(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor out, Tensor mean, Tensor rstd) {
+        FusedOps.checkLayerNorm("layerNorm on cpu", x, gamma, beta, eps, out, mean, rstd);
+        CpuLayerNorm.forward(x, gamma, beta, eps, out, mean, rstd);
+    }
+
+    @Override
+    public void layerNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor gradOut, Tensor gradX, Tensor gradGamma, Tensor gradBeta) {
+        FusedOps.checkLayerNormBackward("layerNormBackward on cpu", x, gamma, mean, rstd, gradOut, gradX, gradGamma, gradBeta);
+        CpuLayerNorm.backward(x, gamma, mean, rstd, gradOut, gradX, gradGamma, gradBeta);
+    }
+
+    @Override
+    public void crossEntropyForward(Tensor logits, Tensor targets, long ignoreIndex, double labelSmoothing, Tensor losses, Tensor logSumExp) {
+        FusedOps.checkCrossEntropy("crossEntropy on cpu", logits, targets, labelSmoothing, losses, logSumExp);
+        CpuCrossEntropy.forward(logits, targets, ignoreIndex, labelSmoothing, losses, logSumExp);
+    }
+
+    @Override
+    public void crossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses, long ignoreIndex,
+                                     double labelSmoothing, Tensor gradLogits) {
+        FusedOps.checkCrossEntropyBackward("crossEntropyBackward on cpu", logits, targets, logSumExp, gradLosses, labelSmoothing, gradLogits);
+        CpuCrossEntropy.backward(logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits);
+    }
 }

@@ -635,4 +635,33 @@ public final class CudaBackend implements Backend {
     public String toString() {
         return "CudaBackend[" + device + " " + deviceName + ", sm_" + computeCapability + ", " + smCount + " SMs]";
     }
+
+    // ---- fused layer norm and cross-entropy
+
+    @Override
+    public void layerNormForward(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor out, Tensor mean, Tensor rstd) {
+        CudaLayerNorm.forward(this, x, gamma, beta, eps, out, mean, rstd);
+    }
+
+    @Override
+    public void layerNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor gradOut, Tensor gradX, Tensor gradGamma, Tensor gradBeta) {
+        CudaLayerNorm.backward(this, x, gamma, mean, rstd, gradOut, gradX, gradGamma, gradBeta);
+    }
+
+    @Override
+    public void crossEntropyForward(Tensor logits, Tensor targets, long ignoreIndex, double labelSmoothing, Tensor losses, Tensor logSumExp) {
+        CudaCrossEntropy.forward(this, logits, targets, ignoreIndex, labelSmoothing, losses, logSumExp);
+    }
+
+    @Override
+    public void crossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses, long ignoreIndex,
+                                     double labelSmoothing, Tensor gradLogits) {
+        CudaCrossEntropy.backward(this, logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits);
+    }
+
+    /** The device-side error report for a kernel that may find a bad index; the next synchronisation checks it. */
+    CUdeviceptr deviceErrorReport() {
+        deviceErrorsPossible = true;
+        return deviceErrors;
+    }
 }

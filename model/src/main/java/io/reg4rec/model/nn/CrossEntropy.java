@@ -12,6 +12,10 @@ import java.util.Arrays;
  * {@code cross_entropy(ignore_index, label_smoothing)} with mean reduction: for each counted
  * position, (1 - eps) * (-log p[target]) + eps * mean_c(-log p[c]); the result is the mean over
  * positions whose target is not {@code ignoreIndex} (0 when none is counted).
+ *
+ * <p>The per-position losses come from the fused op {@link Variable#crossEntropy} (one kernel
+ * forward and one backward on CUDA; probabilities are never stored); the mean adds a few small
+ * ops over the positions. The loss has the logits' dtype.
  */
 public final class CrossEntropy {
     /** The conventional label for positions that do not count (PyTorch's default ignore_index). */
@@ -37,23 +41,13 @@ public final class CrossEntropy {
         }
         if (targets.dtype() != DType.I64 && targets.dtype() != DType.I32) throw new IllegalArgumentException("CrossEntropy: targets must be I32 or I64, got " + targets.describe());
         if (!(smoothing >= 0 && smoothing < 1)) throw new IllegalArgumentException("CrossEntropy: smoothing must be in [0, 1), got " + smoothing);
-        int classes = ls[ls.length - 1];
-        int n = (int) targets.numel();
-        Variable rows = ls.length == 2 ? logits : logits.reshape(n, classes);
-        Tensor weights, count, safeTargets;
-        try (Tensor flat = targets.reshape(n, 1); Tensor valid = flat.binary(BinaryOp.NE, ignoreIndex)) {
-            safeTargets = flat.mul(valid);     // ignored rows gather class 0, then weigh 0
-            weights = valid.to(logits.dtype());
-            try (Tensor total = weights.sumAll()) {
-                count = total.binary(BinaryOp.MAX, 1.0);
-            }
+        Variable perPosition = logits.crossEntropy(targets, ignoreIndex, smoothing);   // 0 at ignored positions
+        Tensor count;
+        try (Tensor valid = targets.binary(BinaryOp.NE, ignoreIndex); Tensor weights = valid.to(perPosition.dtype());
+             Tensor total = weights.sumAll()) {
+            count = total.binary(BinaryOp.MAX, 1.0);
         }
-        Variable logp = rows.logSoftmax(1);
-        Variable perRow = logp.gather(1, safeTargets).neg();
-        if (smoothing > 0) {
-            perRow = perRow.mul(1.0 - smoothing).add(logp.mean(1, true).mul(-smoothing));
-        }
-        safeTargets.close();
-        return perRow.mul(Variable.constant(weights)).sumAll().div(Variable.constant(count));
+        Variable mean = perPosition.sumAll().div(Variable.constant(count));
+        return mean.dtype() == logits.dtype() ? mean : mean.to(logits.dtype());
     }
 }

@@ -4,8 +4,14 @@ import io.reg4rec.autograd.NoGrad;
 import io.reg4rec.autograd.Variable;
 import io.reg4rec.engine.AdamWHyper;
 import io.reg4rec.engine.DType;
+import io.reg4rec.engine.Device;
 import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.Tensor;
+import io.reg4rec.model.io.SafeTensors;
+import io.reg4rec.model.io.SafeTensorsException;
+
+import java.io.IOException;
+import java.nio.file.Path;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -179,6 +185,131 @@ public final class AdamW implements AutoCloseable {
             }
         }
         this.steps = steps;
+    }
+
+    // ---------------------------------------------------------------- checkpoints
+
+    /** Metadata keys of the optimizer state in a safetensors file; values are exact decimal strings. */
+    public static final String META_OPTIMIZER = "optimizer", META_STEP = "adamw.step", META_BETA1 = "adamw.beta1",
+            META_BETA2 = "adamw.beta2", META_EPS = "adamw.eps", META_WEIGHT_DECAY = "adamw.weight_decay",
+            META_DECAY_VECTORS = "adamw.decay_vectors";
+
+    /** The step count and hyper-parameters as safetensors metadata (Double.toString round-trips exactly). */
+    public Map<String, String> stateMetadata() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(META_OPTIMIZER, "AdamW");
+        m.put(META_STEP, Long.toString(steps));
+        m.put(META_BETA1, Double.toString(options.beta1));
+        m.put(META_BETA2, Double.toString(options.beta2));
+        m.put(META_EPS, Double.toString(options.eps));
+        m.put(META_WEIGHT_DECAY, Double.toString(options.weightDecay));
+        m.put(META_DECAY_VECTORS, Boolean.toString(options.decayVectors));
+        return m;
+    }
+
+    /** The hyper-parameters written by {@link #save} or {@link #stateMetadata}, to build a matching optimizer. */
+    public static Options readOptions(Map<String, String> metadata, Path file) throws SafeTensorsException {
+        if (!"AdamW".equals(metadata.get(META_OPTIMIZER))) {
+            throw new SafeTensorsException(file + ": holds no AdamW state (metadata '" + META_OPTIMIZER + "' is " + metadata.get(META_OPTIMIZER) + ")");
+        }
+        try {
+            return new Options(Double.parseDouble(metadata.get(META_BETA1)), Double.parseDouble(metadata.get(META_BETA2)),
+                    Double.parseDouble(metadata.get(META_EPS)), Double.parseDouble(metadata.get(META_WEIGHT_DECAY)),
+                    Boolean.parseBoolean(metadata.get(META_DECAY_VECTORS)));
+        } catch (RuntimeException e) {
+            throw new SafeTensorsException(file + ": bad AdamW hyper-parameters in the metadata: " + e.getMessage(), e);
+        }
+    }
+
+    public static Options readOptions(Path file) throws IOException {
+        return readOptions(SafeTensors.readHeader(file).metadata(), file);
+    }
+
+    /**
+     * Saves the optimizer state (exp_avg.NAME, exp_avg_sq.NAME, step count and hyper-parameters in
+     * the metadata) to a safetensors file, atomically: a temporary file renamed over the target.
+     */
+    public void save(Path file) throws IOException {
+        Map<String, Tensor> tensors = state();
+        try {
+            SafeTensors.save(file, tensors, stateMetadata());
+        } finally {
+            tensors.values().forEach(Tensor::close);
+        }
+    }
+
+    /**
+     * Restores a state written by {@link #save}. Everything is checked before anything changes:
+     * the hyper-parameters must equal this optimizer's (a resumed run must update identically),
+     * and the file must hold exactly this optimizer's moments with their shapes and dtypes;
+     * otherwise the exception names every mismatched hyper-parameter and tensor.
+     */
+    public void load(Path file) throws IOException {
+        SafeTensors.Header header = SafeTensors.readHeader(file);
+        List<String> problems = checkState(header, "");
+        if (!problems.isEmpty()) throw new SafeTensorsException(file + " does not match this AdamW: " + String.join("; ", problems));
+        Map<String, Tensor> tensors = SafeTensors.load(file, Device.CPU);
+        try {
+            restore(tensors, "", Long.parseLong(header.metadata().get(META_STEP)));
+        } finally {
+            tensors.values().forEach(Tensor::close);
+        }
+    }
+
+    /**
+     * What keeps the state in header (tensor names prefixed by {@code prefix}, metadata as written
+     * by {@link #stateMetadata}) from loading into this optimizer: one line per problem, empty when
+     * it fits. Tensors not starting with prefix are ignored.
+     */
+    public List<String> checkState(SafeTensors.Header header, String prefix) {
+        List<String> problems = new ArrayList<>();
+        Map<String, String> meta = header.metadata();
+        if (!"AdamW".equals(meta.get(META_OPTIMIZER))) problems.add("metadata '" + META_OPTIMIZER + "' is " + meta.get(META_OPTIMIZER) + ", not AdamW");
+        try {
+            if (Long.parseLong(meta.getOrDefault(META_STEP, "")) < 0) problems.add("negative step count " + meta.get(META_STEP));
+        } catch (NumberFormatException e) {
+            problems.add("metadata '" + META_STEP + "' is not a step count: " + meta.get(META_STEP));
+        }
+        stateMetadata().forEach((key, mine) -> {
+            if (!key.equals(META_STEP) && !key.equals(META_OPTIMIZER) && !mine.equals(meta.get(key))) {
+                problems.add("hyper-parameter '" + key + "' is " + meta.get(key) + " in the file, this optimizer has " + mine);
+            }
+        });
+        Map<String, int[]> expected = new LinkedHashMap<>();
+        for (Group g : groups) {
+            for (int i = 0; i < g.params.size(); i++) {
+                expected.put(prefix + "exp_avg." + g.names.get(i), g.params.get(i).shape());
+                expected.put(prefix + "exp_avg_sq." + g.names.get(i), g.params.get(i).shape());
+            }
+        }
+        java.util.Set<String> missing = new java.util.TreeSet<>(expected.keySet());
+        for (SafeTensors.Entry e : header.entries()) {
+            if (!e.name().startsWith(prefix)) continue;
+            int[] shape = expected.get(e.name());
+            if (shape == null) {
+                problems.add("unexpected tensor '" + e.name() + "' " + java.util.Arrays.toString(e.shape()) + " (no such parameter in this optimizer)");
+                continue;
+            }
+            missing.remove(e.name());
+            if (!java.util.Arrays.equals(shape, e.shape())) {
+                problems.add("tensor '" + e.name() + "' has shape " + java.util.Arrays.toString(e.shape()) + " in the file, the optimizer expects "
+                        + java.util.Arrays.toString(shape));
+            }
+            if (e.dtype() != DType.F32) problems.add("tensor '" + e.name() + "' has dtype " + e.dtype() + " in the file, the optimizer keeps F32");
+        }
+        for (String name : missing) problems.add("missing tensor '" + name + "' " + java.util.Arrays.toString(expected.get(name)));
+        return problems;
+    }
+
+    /** Copies the moments named prefix + exp_avg(_sq).NAME into this optimizer and sets the step count (call after {@link #checkState}). */
+    public void restore(Map<String, Tensor> tensors, String prefix, long steps) {
+        Map<String, Tensor> stripped = new LinkedHashMap<>();
+        tensors.forEach((k, t) -> {
+            if (k.startsWith(prefix)) stripped.put(k.substring(prefix.length()), t);
+        });
+        try (NoGrad ignored = NoGrad.enter()) {
+            loadState(stripped, steps);
+        }
     }
 
     /** Releases the moments and scratch buffers (not the parameters). */
