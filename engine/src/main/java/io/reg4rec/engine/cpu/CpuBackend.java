@@ -389,4 +389,17 @@ public final class CpuBackend implements Backend {
     public void matmul(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor out) {
         Gemm.matmul(View.of(a), transposeA, View.of(b), transposeB, View.of(out), a, b, out);
     }
+
+    // ---- attention
+
+    @Override
+    public void attentionForward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor logSumExp) {
+        CpuAttention.forward(q, k, v, keyPadding, causal, scale, out, logSumExp);
+    }
+
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor gradOut,
+                                  Tensor logSumExp, Tensor gradQ, Tensor gradK, Tensor gradV) {
+        CpuAttention.backward(q, k, v, keyPadding, causal, scale, out, gradOut, logSumExp, gradQ, gradK, gradV);
+    }
 }
