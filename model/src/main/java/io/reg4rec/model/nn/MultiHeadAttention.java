@@ -65,6 +65,11 @@ public final class MultiHeadAttention extends Module {
      * takes the composed path (matmul, masked fill, softmax, dropout, matmul).
      */
     public Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal) {
+        return forward(query, keyValue, keyPadding, causal, !attentionDropoutActive());
+    }
+
+    /** {@link #forward} on the path asked for (package-private so tests can hold the two paths against each other). */
+    Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal, boolean fused) {
         if (query.rank() != 3 || keyValue.rank() != 3 || query.size(2) != dModel || keyValue.size(2) != dModel || query.size(0) != keyValue.size(0)) {
             throw new IllegalArgumentException("MultiHeadAttention(d=" + dModel + "): needs query [b, tq, " + dModel + "] and keys [b, tk, " + dModel
                     + "], got " + query.data().describe() + " and " + keyValue.data().describe());
@@ -76,9 +81,9 @@ public final class MultiHeadAttention extends Module {
         Variable qh = splitHeads(q.forward(query));
         Variable kh = splitHeads(k.forward(keyValue));
         Variable vh = splitHeads(v.forward(keyValue));
-        Variable context = attentionDropoutActive()
-                ? composedAttention(qh, kh, vh, keyPadding, causal)
-                : fusedAttention(qh, kh, vh, keyPadding, causal);
+        Variable context = fused
+                ? fusedAttention(qh, kh, vh, keyPadding, causal)
+                : composedAttention(qh, kh, vh, keyPadding, causal);
         // [batch, heads, tq, hd] -> [batch, tq, heads * hd]
         Variable merged = context.permute(0, 2, 1, 3).reshape(batch, tq, dModel);
         return out.forward(merged);
