@@ -518,4 +518,27 @@ final class Ops {
         if (!out.requiresGrad()) r.logSumExp().close();
         return out;
     }
+
+    // ---- attention
+
+    /**
+     * Fused attention (see {@link io.reg4rec.engine.Attention}): the forward saves q, k, v, out,
+     * the row log-sum-exps and the padding mask; the backward is one backend attentionBackward call.
+     */
+    static Variable attention(Variable q, Variable k, Variable v, Tensor keyPadding, boolean causal, double scale) {
+        io.reg4rec.engine.Attention.Result r = io.reg4rec.engine.Attention.forward(q.data(), k.data(), v.data(), keyPadding, causal, scale);
+        Tensor out = r.out(), lse = r.logSumExp();
+        Variable result = Variable.result("attention", out, in(q, k, v), node -> {
+            Tensor sq = node.save(q.data()), sk = node.save(k.data()), sv = node.save(v.data()), so = node.save(out);
+            Tensor sl = node.own(lse);
+            Tensor sp = keyPadding == null ? null : node.save(keyPadding);
+            return g -> {
+                io.reg4rec.engine.Attention.Gradients gr = io.reg4rec.engine.Attention.backward(sq, sk, sv, sp, causal, scale, so, g, sl);
+                // unneeded gradients are temporaries of the node's backward scope
+                return grads(node.needs(0) ? gr.gradQ() : null, node.needs(1) ? gr.gradK() : null, node.needs(2) ? gr.gradV() : null);
+            };
+        });
+        if (!result.requiresGrad()) lse.close();
+        return result;
+    }
 }

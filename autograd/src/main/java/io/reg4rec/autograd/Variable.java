@@ -275,4 +275,16 @@ public final class Variable implements AutoCloseable {
     public Variable crossEntropy(Tensor targets, long ignoreIndex, double labelSmoothing) {
         return Ops.crossEntropy(this, targets, ignoreIndex, labelSmoothing);
     }
+
+    // ---- attention
+
+    /**
+     * Fused scaled dot-product attention of q [B, H, Tq, hd] over k, v [B, H, Tk, hd]:
+     * softmax(scale q k^T, masked) v, as {@link io.reg4rec.engine.Attention} defines it (keyPadding
+     * null or [B, Tk] with nonzero = masked; causal bottom-right aligned; a query that sees no key
+     * gives 0 and passes no gradient). No score matrix is kept for backward.
+     */
+    public static Variable attention(Variable q, Variable k, Variable v, Tensor keyPadding, boolean causal, double scale) {
+        return Ops.attention(q, k, v, keyPadding, causal, scale);
+    }
 }

@@ -116,4 +116,25 @@ public interface Backend {
      */
     void crossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
                               long ignoreIndex, double labelSmoothing, Tensor gradLogits);
+
+    // ---- attention
+
+    /**
+     * Fused scaled dot-product attention, forward: out = softmax(scale q k^T + mask) v per (batch,
+     * head), with logSumExp[b, h, i] = log sum_j exp(scale q_i . k_j) over the keys query i may
+     * see (saved for {@link #attentionBackward}). Shapes and rules are in {@link Attention}: q [B,
+     * H, Tq, hd], k and v [B, H, Tk, hd] (strided views allowed when the last dimension is
+     * contiguous, e.g. slices of a key/value cache), keyPadding null or [B, Tk] (nonzero = masked),
+     * causal masking bottom-right aligned (key j hidden from query i when j > i + Tk - Tq). A query
+     * that sees no key gets out = 0 and logSumExp = -inf. out and logSumExp are contiguous.
+     */
+    void attentionForward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor logSumExp);
+
+    /**
+     * Gradients of {@link #attentionForward} given gradOut (like out; last dimension contiguous):
+     * gradQ like q, gradK and gradV like k, all contiguous and overwritten. Fully masked query rows
+     * and keys no query sees get zero gradients.
+     */
+    void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor gradOut,
+                           Tensor logSumExp, Tensor gradQ, Tensor gradK, Tensor gradV);
 }

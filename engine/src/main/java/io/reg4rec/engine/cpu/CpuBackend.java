@@ -416,4 +416,17 @@ public final class CpuBackend implements Backend {
         FusedOps.checkCrossEntropyBackward("crossEntropyBackward on cpu", logits, targets, logSumExp, gradLosses, labelSmoothing, gradLogits);
         CpuCrossEntropy.backward(logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits);
     }
+
+    // ---- attention
+
+    @Override
+    public void attentionForward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor logSumExp) {
+        CpuAttention.forward(q, k, v, keyPadding, causal, scale, out, logSumExp);
+    }
+
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor gradOut,
+                                  Tensor logSumExp, Tensor gradQ, Tensor gradK, Tensor gradV) {
+        CpuAttention.backward(q, k, v, keyPadding, causal, scale, out, gradOut, logSumExp, gradQ, gradK, gradV);
+    }
 }

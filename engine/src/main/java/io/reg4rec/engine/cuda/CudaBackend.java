@@ -664,4 +664,24 @@ public final class CudaBackend implements Backend {
         deviceErrorsPossible = true;
         return deviceErrors;
     }
+
+    // ---- attention
+
+    private CudaAttention attention;
+
+    private CudaAttention attention() {
+        if (attention == null) attention = new CudaAttention(this);
+        return attention;
+    }
+
+    @Override
+    public void attentionForward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor logSumExp) {
+        attention().forward(q, k, v, keyPadding, causal, scale, out, logSumExp);
+    }
+
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor gradOut,
+                                  Tensor logSumExp, Tensor gradQ, Tensor gradK, Tensor gradV) {
+        attention().backward(q, k, v, keyPadding, causal, scale, out, gradOut, logSumExp, gradQ, gradK, gradV);
+    }
 }

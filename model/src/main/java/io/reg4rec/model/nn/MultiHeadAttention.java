@@ -8,8 +8,10 @@ import io.reg4rec.engine.Tensor;
 
 /**
  * Multi-head scaled dot-product attention with Q, K, V and output projections (self- or
- * cross-attention). Masked scores are set to {@link #MASKED_SCORE}, a large negative but finite
- * number: a row whose keys are all masked then gets a uniform distribution instead of NaNs.
+ * cross-attention), through the fused attention op unless attention dropout is active. A query
+ * row whose keys are all masked gives 0 on the fused path; on the composed path masked scores are
+ * set to {@link #MASKED_SCORE}, a large negative but finite number, so such a row gets a uniform
+ * distribution instead of NaNs.
  *
  * <p>Masks are 0/1 tensors, 1 meaning "may not attend": a key-padding mask [batch, keys]
  * (1 where the key is padding) and/or a causal mask (query i sees keys 0..i).
@@ -55,46 +57,76 @@ public final class MultiHeadAttention extends Module {
 
     /**
      * Attention of query [batch, tq, d] over keyValue [batch, tk, d]. keyPadding: 0/1 [batch, tk]
-     * of any numeric dtype, or null; causal: query i attends to keys 0..i only.
+     * of any numeric dtype, or null; causal: query i attends to keys 0..i only (for tq != tk the
+     * last query lines up with the last key, as {@link io.reg4rec.engine.Attention} defines).
+     *
+     * <p>Without active attention dropout (p = 0, or eval mode) this is the fused attention op on
+     * every backend; only active attention dropout, which must drop individual softmax weights,
+     * takes the composed path (matmul, masked fill, softmax, dropout, matmul).
      */
     public Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal) {
+        return forward(query, keyValue, keyPadding, causal, !attentionDropoutActive());
+    }
+
+    /** {@link #forward} on the path asked for (package-private so tests can hold the two paths against each other). */
+    Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal, boolean fused) {
         if (query.rank() != 3 || keyValue.rank() != 3 || query.size(2) != dModel || keyValue.size(2) != dModel || query.size(0) != keyValue.size(0)) {
             throw new IllegalArgumentException("MultiHeadAttention(d=" + dModel + "): needs query [b, tq, " + dModel + "] and keys [b, tk, " + dModel
                     + "], got " + query.data().describe() + " and " + keyValue.data().describe());
         }
         int batch = query.size(0), tq = query.size(1), tk = keyValue.size(1);
+        if (keyPadding != null && (keyPadding.rank() != 2 || keyPadding.size(0) != batch || keyPadding.size(1) != tk)) {
+            throw new IllegalArgumentException("MultiHeadAttention: key padding mask must be [" + batch + ", " + tk + "], got " + keyPadding.describe());
+        }
         Variable qh = splitHeads(q.forward(query));
         Variable kh = splitHeads(k.forward(keyValue));
         Variable vh = splitHeads(v.forward(keyValue));
-        Variable context;
-        try (Tensor mask = buildMask(query.device(), query.dtype(), batch, tq, tk, keyPadding, causal)) {
-            context = scaledDotProductAttention(qh, kh, vh, mask, batch);
-        }
-        // [batch * heads, tq, hd] -> [batch, tq, heads * hd]
-        Variable merged = context.reshape(batch, heads, tq, headDim).permute(0, 2, 1, 3).reshape(batch, tq, dModel);
+        Variable context = fused
+                ? fusedAttention(qh, kh, vh, keyPadding, causal)
+                : composedAttention(qh, kh, vh, keyPadding, causal);
+        // [batch, heads, tq, hd] -> [batch, tq, heads * hd]
+        Variable merged = context.permute(0, 2, 1, 3).reshape(batch, tq, dModel);
         return out.forward(merged);
     }
 
-    /**
-     * softmax(q k^T / sqrt(hd) with masked scores filled) v, over heads folded into the batch:
-     * q [batch * heads, tq, hd], k and v [batch * heads, tk, hd], mask broadcastable to
-     * [batch, heads, tq, tk] or null. This is the one place a fused attention kernel replaces the
-     * composed ops on CUDA.
-     */
-    private Variable scaledDotProductAttention(Variable qh, Variable kh, Variable vh, Tensor mask, int batch) {
-        int tq = qh.size(1), tk = kh.size(1);
-        Variable scores = qh.matmul(kh.transpose(1, 2)).mul(1.0 / Math.sqrt(headDim));
-        if (mask != null) {
-            scores = scores.reshape(batch, heads, tq, tk).maskedFill(mask, MASKED_SCORE).reshape(batch * heads, tq, tk);
-        }
-        Variable weights = attentionDropout.forward(scores.softmax(2));
-        return weights.matmul(vh);
+    /** Whether attention dropout would drop weights in this call (training mode and p > 0). */
+    private boolean attentionDropoutActive() {
+        return attentionDropout.isTraining() && attentionDropout.p() > 0;
     }
 
-    /** [batch, t, d] -> [batch * heads, t, hd]. */
+    /**
+     * The fused op on q [batch, heads, tq, hd] and k, v [batch, heads, tk, hd] (strided views are
+     * fine). A query row that sees no key gives 0 here (the composed path gives the mean of v).
+     */
+    private Variable fusedAttention(Variable qh, Variable kh, Variable vh, Tensor keyPadding, boolean causal) {
+        double scale = 1.0 / Math.sqrt(headDim);
+        if (keyPadding == null || keyPadding.device().equals(qh.device())) return Variable.attention(qh, kh, vh, keyPadding, causal, scale);
+        try (Tensor padding = keyPadding.to(qh.device())) {
+            return Variable.attention(qh, kh, vh, padding, causal, scale);
+        }
+    }
+
+    /**
+     * softmax(q k^T / sqrt(hd) with masked scores set to {@link #MASKED_SCORE}), attention dropout,
+     * times v, with heads folded into the batch for the matmuls. Same shapes as the fused path.
+     */
+    private Variable composedAttention(Variable qh, Variable kh, Variable vh, Tensor keyPadding, boolean causal) {
+        int batch = qh.size(0), tq = qh.size(2), tk = kh.size(2);
+        Variable q3 = qh.reshape(batch * heads, tq, headDim), k3 = kh.reshape(batch * heads, tk, headDim), v3 = vh.reshape(batch * heads, tk, headDim);
+        Variable scores = q3.matmul(k3.transpose(1, 2)).mul(1.0 / Math.sqrt(headDim));
+        try (Tensor mask = buildMask(qh.device(), qh.dtype(), batch, tq, tk, keyPadding, causal)) {
+            if (mask != null) {
+                scores = scores.reshape(batch, heads, tq, tk).maskedFill(mask, MASKED_SCORE).reshape(batch * heads, tq, tk);
+            }
+        }
+        Variable weights = attentionDropout.forward(scores.softmax(2));
+        return weights.matmul(v3).reshape(batch, heads, tq, headDim);
+    }
+
+    /** [batch, t, d] -> [batch, heads, t, hd] (a permuted view; the last dimension stays contiguous). */
     private Variable splitHeads(Variable x) {
         int batch = x.size(0), t = x.size(1);
-        return x.reshape(batch, t, heads, headDim).permute(0, 2, 1, 3).reshape(batch * heads, t, headDim);
+        return x.reshape(batch, t, heads, headDim).permute(0, 2, 1, 3);
     }
 
     /** The combined 0/1 mask, [batch or 1, 1, tq, tk] in the scores' dtype, or null when nothing is masked. */
@@ -112,11 +144,11 @@ public final class MultiHeadAttention extends Module {
         }
     }
 
-    /** [1, 1, tq, tk] with 1 where key j lies after query i (j > i). */
+    /** [1, 1, tq, tk] with 1 where key j lies after query i (j > i + tk - tq: bottom-right aligned, j > i when tq == tk). */
     public static Tensor causalMask(Device device, DType dtype, int tq, int tk) {
         float[] m = new float[tq * tk];
         for (int i = 0; i < tq; i++) {
-            for (int j = i + 1; j < tk; j++) m[i * tk + j] = 1f;
+            for (int j = Math.max(0, i + tk - tq + 1); j < tk; j++) m[i * tk + j] = 1f;
         }
         try (Tensor f = Tensor.of(device, m, 1, 1, tq, tk)) {
             return f.to(dtype);

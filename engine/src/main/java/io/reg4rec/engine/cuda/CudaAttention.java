@@ -1,0 +1,144 @@
+package io.reg4rec.engine.cuda;
+
+import io.reg4rec.engine.Attention;
+import io.reg4rec.engine.DType;
+import io.reg4rec.engine.Tensor;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * Launches the fused attention kernels of attention.cu (the file's header describes the work
+ * split) for one {@link CudaBackend}. Every argument is checked here, before any launch: dtype F32
+ * or BF16, head dim one of {@link Attention#CUDA_HEAD_DIMS}, shapes and strides per
+ * {@link Attention}. A keyPadding mask that is not F32 is converted to a temporary F32 copy
+ * (nonzero stays nonzero for every dtype the CUDA backend holds).
+ *
+ * <p>Kernel choice: Tq <= {@link #DECODE_MAX_QUERIES} uses the decode kernel (keys split over
+ * warps), longer query sets the tiled kernel with a block of R query rows, R the next power of two
+ * of Tq capped at 64 (32 for head dim 128), so short sequences (the model's 9 and 50) waste few
+ * threads. The backward is always the tiled pair (dQ kernel, then dK/dV kernel).
+ */
+final class CudaAttention {
+    static final int DECODE_MAX_QUERIES = 4;
+    private static final int DECODE_THREADS = 256;
+
+    private final CudaBackend cuda;
+
+    CudaAttention(CudaBackend cuda) {
+        this.cuda = cuda;
+    }
+
+    /** Validates the CUDA-specific limits; returns the kernel name suffix "dt_hd". */
+    private static String variant(String op, Tensor q) {
+        DType t = q.dtype();
+        if (t != DType.F32 && t != DType.BF16) {
+            throw new IllegalArgumentException(op + " on CUDA: q, k, v must be F32 or BF16, got " + q.describe()
+                    + (t == DType.F64 ? " (F64 exists for the CPU reference and gradient checks)" : ""));
+        }
+        int hd = q.size(3);
+        boolean supported = false;
+        for (int d : Attention.CUDA_HEAD_DIMS) supported |= d == hd;
+        if (!supported) {
+            throw new IllegalArgumentException(op + " on CUDA: head dim " + hd + " of q " + q.describe()
+                    + " is not supported; the kernels are compiled for head dims " + java.util.Arrays.toString(Attention.CUDA_HEAD_DIMS));
+        }
+        return (t == DType.F32 ? "f32" : "bf16") + "_" + hd;
+    }
+
+    /** Lanes per row (head dim / 16) and rows per block for a tiled kernel over {@code len} rows. */
+    private static int rowsPerBlock(int hd, int len) {
+        int lanes = hd / 16;
+        int cap = hd == 128 ? 32 : 64;
+        int rows = Integer.highestOneBit(Math.max(1, len - 1)) << 1;
+        if (len <= 1) rows = 1;
+        rows = Math.min(rows, cap);
+        return Math.max(rows, 32 / lanes);  // whole warps: a row group never straddles a partial warp
+    }
+
+    /** The AttnArgs struct: sizes, then (batch, head, time) strides of q, k, v, out, gradOut, then the mask's. */
+    private static long[] args(Tensor q, Tensor k, Tensor v, Tensor out, Tensor gradOut, Tensor pad) {
+        long[] a = new long[21];
+        a[0] = q.size(0);
+        a[1] = q.size(1);
+        a[2] = q.size(2);
+        a[3] = k.size(2);
+        Tensor[] ts = {q, k, v, out, gradOut};
+        for (int t = 0; t < ts.length; t++) {
+            if (ts[t] == null) continue;
+            for (int d = 0; d < 3; d++) a[4 + 3 * t + d] = ts[t].stride(d);
+        }
+        if (pad != null) {
+            a[19] = pad.stride(0);
+            a[20] = pad.stride(1);
+        }
+        return a;
+    }
+
+    /** keyPadding as an F32 tensor (a view when it already is F32), or null. */
+    private static Tensor floatMask(Tensor keyPadding) {
+        if (keyPadding == null) return null;
+        return keyPadding.dtype() == DType.F32 ? keyPadding.expand(keyPadding.shape()) : keyPadding.to(DType.F32);
+    }
+
+    private CUdeviceptr maskPointer(Tensor mask) {
+        return mask == null ? new CUdeviceptr() : cuda.pointer(mask);
+    }
+
+    void forward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor logSumExp) {
+        Attention.checkInputs("attentionForward", q, k, v, keyPadding, scale);
+        Attention.checkForwardOutputs("attentionForward", q, out, logSumExp);
+        String variant = variant("attentionForward", q);
+        int batch = q.size(0), heads = q.size(1), tq = q.size(2), hd = q.size(3);
+        long bh = (long) batch * heads;
+        if (bh == 0 || tq == 0) return;
+        try (Tensor mask = floatMask(keyPadding)) {
+            long[] a = args(q, k, v, out, null, mask);
+            if (tq <= DECODE_MAX_QUERIES) {
+                cuda.kernel("attention", "attention_decode_" + variant)
+                        .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask))
+                        .ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i32(causal ? 1 : 0).f32((float) scale)
+                        .launch(cuda.stream(), bh, DECODE_THREADS);
+                return;
+            }
+            int rows = rowsPerBlock(hd, tq);
+            long tiles = (tq + rows - 1) / rows;
+            cuda.kernel("attention", "attention_fwd_" + variant)
+                    .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask))
+                    .ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(tiles)
+                    .launch(cuda.stream(), bh * tiles, rows * (hd / 16));
+        }
+    }
+
+    void backward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor gradOut,
+                  Tensor logSumExp, Tensor gradQ, Tensor gradK, Tensor gradV) {
+        Attention.checkInputs("attentionBackward", q, k, v, keyPadding, scale);
+        Attention.checkBackwardArguments("attentionBackward", q, k, out, gradOut, logSumExp, gradQ, gradK, gradV);
+        String variant = variant("attentionBackward", q);
+        int batch = q.size(0), heads = q.size(1), tq = q.size(2), hd = q.size(3), tk = k.size(2);
+        long bh = (long) batch * heads;
+        if (bh == 0) return;
+        CachingAllocator.Block rowD = cuda.allocator().allocate(Math.max(1, bh * tq) * Float.BYTES);
+        try (Tensor mask = floatMask(keyPadding)) {
+            long[] a = args(q, k, v, out, gradOut, mask);
+            CUdeviceptr pq = cuda.pointer(q), pk = cuda.pointer(k), pv = cuda.pointer(v), pm = maskPointer(mask);
+            if (tq > 0) {
+                int rows = rowsPerBlock(hd, tq);
+                long tiles = (tq + rows - 1) / rows;
+                cuda.kernel("attention", "attention_bwd_dq_" + variant)
+                        .ptr(pq).ptr(pk).ptr(pv).ptr(pm).ptr(cuda.pointer(out)).ptr(cuda.pointer(gradOut)).ptr(cuda.pointer(logSumExp))
+                        .ptr(rowD.pointer()).ptr(cuda.pointer(gradQ)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(tiles)
+                        .launch(cuda.stream(), bh * tiles, rows * (hd / 16));
+            }
+            if (tk > 0) {
+                int rows = rowsPerBlock(hd, tk);
+                long tiles = (tk + rows - 1) / rows;
+                cuda.kernel("attention", "attention_bwd_dkdv_" + variant)
+                        .ptr(pq).ptr(pk).ptr(pv).ptr(pm).ptr(cuda.pointer(gradOut)).ptr(cuda.pointer(logSumExp)).ptr(rowD.pointer())
+                        .ptr(cuda.pointer(gradK)).ptr(cuda.pointer(gradV)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(tiles)
+                        .launch(cuda.stream(), bh * tiles, rows * (hd / 16));
+            }
+        } finally {
+            // later work on this stream runs after both kernels, so the block may be reused at once
+            cuda.allocator().release(rowD);
+        }
+    }
+}
