@@ -635,4 +635,49 @@ public final class CudaBackend implements Backend {
     public String toString() {
         return "CudaBackend[" + device + " " + deviceName + ", sm_" + computeCapability + ", " + smCount + " SMs]";
     }
+
+    // ---- quantization, divergence, scaled casts
+
+    /** The buffer kernels report bad indices into; marks a check due at the next synchronisation. */
+    CUdeviceptr deviceErrorReport() {
+        deviceErrorsPossible = true;
+        return deviceErrors;
+    }
+
+    @Override
+    public void nearestCodeword(Tensor z, Tensor codebooks, Tensor indices, Tensor distances) {
+        CudaQuantization.nearestCodeword(this, z, codebooks, indices, distances);
+    }
+
+    @Override
+    public void codewordSum(Tensor codebooks, Tensor indices, Tensor gates, Tensor out) {
+        CudaQuantization.codewordSum(this, codebooks, indices, gates, out);
+    }
+
+    @Override
+    public void codewordSumBackward(Tensor codebooks, Tensor indices, Tensor gates, Tensor gradOut, Tensor gradCodebooks, Tensor gradGates) {
+        CudaQuantization.codewordSumBackward(this, codebooks, indices, gates, gradOut, gradCodebooks, gradGates);
+    }
+
+    @Override
+    public void relaxedMatchCount(Tensor paths, Tensor items, Tensor counts) {
+        CudaQuantization.relaxedMatchCount(this, paths, items, counts);
+    }
+
+    @Override
+    public void jsDivergence(Tensor p, Tensor q, Tensor out) { CudaDivergence.jsDivergence(this, p, q, out); }
+
+    @Override
+    public void klDivergence(Tensor p, Tensor q, Tensor out) { CudaDivergence.klDivergence(this, p, q, out); }
+
+    @Override
+    public void jsDivergenceBackward(Tensor p, Tensor q, Tensor gradOut, Tensor gradP, Tensor gradQ) {
+        CudaDivergence.jsDivergenceBackward(this, p, q, gradOut, gradP, gradQ);
+    }
+
+    @Override
+    public void amax(Tensor x, Tensor out) { CudaScaledCast.amax(this, x, out); }
+
+    @Override
+    public void castScaled(Tensor src, Tensor dst, Tensor scale) { CudaScaledCast.castScaled(this, src, dst, scale); }
 }
