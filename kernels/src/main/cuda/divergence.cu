@@ -134,10 +134,15 @@ extern "C" __global__ void divergence_block_f32(const float* p, const float* q, 
     else divergence_block<1>(p, q, out, rows, cols, vec);
 }
 
-// 0.5 g log(2a / (a + b)) = 0.5 g log1p(d) with d = (a - b) / (a + b); 0 where a = 0.
+// 0.5 g log(2a / (a + b)); 0 where a = 0. Near a = b it is log1p(d) with d = (a - b) / (a + b)
+// (relative accuracy as the ratio nears 1); elsewhere the log of the ratio itself, since 1 + d
+// would lose the ratio's relative accuracy when a << b.
 __device__ __forceinline__ float js_grad(float a, float b, float g) {
     if (!(a > 0.0f)) return 0.0f;
-    return 0.5f * g * log1pf((a - b) / (a + b));
+    float s = a + b;
+    float d = (a - b) / s;
+    float l = fabsf(d) < 0.5f ? log1pf(d) : logf(a / (0.5f * s));
+    return 0.5f * g * l;
 }
 
 extern "C" __global__ void js_backward_rows_f32(const float* __restrict__ p, const float* __restrict__ q,
