@@ -150,8 +150,7 @@ class CudaQuantizationTest {
     }
 
     @Test
-    void cudaRejectsF64() {
-        // F64 cannot even be allocated on CUDA; the check names the op when handed a CPU tensor.
+    void tensorOnAnotherDeviceIsRejectedWithTheOpName() {
         try (Scope s = Scope.open()) {
             Tensor z = Tensor.zeros(Device.CPU, DType.F32, 2, 1, 4), cb = Tensor.zeros(GPU, DType.F32, 1, 3, 4);
             Tensor idx = Tensor.empty(GPU, DType.I32, 2, 1), dist = Tensor.empty(GPU, DType.F32, 2, 1);
