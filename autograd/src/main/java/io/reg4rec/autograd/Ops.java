@@ -541,4 +541,63 @@ final class Ops {
         if (!result.requiresGrad()) lse.close();
         return result;
     }
+
+    // ---- quantization
+
+    /**
+     * q[n] = sum_m gates[n, m] codebooks[m, indices[n, m]] through Backend#codewordSum; indices
+     * are constants. Backward runs Backend#codewordSumBackward once for both gradients.
+     */
+    static Variable codewordSum(Variable codebooks, Tensor indices, Variable gates) {
+        Tensor cb = codebooks.data().contiguous(), idx = indices.contiguous(), gt = gates.data().contiguous();
+        if (cb.rank() != 3 || idx.rank() != 2) {
+            cb.close(); idx.close(); gt.close();
+            throw new IllegalArgumentException("codewordSum: codebooks must be [M, D, dc] and indices [N, M], got " + codebooks.data().describe() + " and " + indices.describe());
+        }
+        Tensor out = Tensor.empty(cb.device(), cb.dtype(), idx.size(0), cb.size(2));
+        try {
+            cb.backend().codewordSum(cb, idx, gt, out);
+        } catch (RuntimeException e) {
+            out.close(); cb.close(); idx.close(); gt.close();
+            throw e;
+        }
+        Variable result = Variable.result("codewordSum", out, in(codebooks, gates), node -> {
+            Tensor savedCb = node.own(cb), savedIdx = node.own(idx), savedGates = node.own(gt);
+            return g -> {
+                Tensor gradCb = Tensor.zeros(savedCb.device(), savedCb.dtype(), savedCb.shape());
+                Tensor gradGates = Tensor.empty(savedCb.device(), savedCb.dtype(), savedGates.shape());
+                savedCb.backend().codewordSumBackward(savedCb, savedIdx, savedGates, g.contiguous(), gradCb, gradGates);
+                return grads(node.needs(0) ? gradCb : null, node.needs(1) ? gradGates : null);
+            };
+        });
+        if (result.gradFn() == null) { cb.close(); idx.close(); gt.close(); }   // nothing saved them
+        return result;
+    }
+
+    /** Row-wise Jensen-Shannon divergence [R, C] x [R, C] -> [R] through Backend#jsDivergence. */
+    static Variable jsDivergence(Variable p, Variable q) {
+        Tensor pt = p.data().contiguous(), qt = q.data().contiguous();
+        if (pt.rank() != 2) {
+            pt.close(); qt.close();
+            throw new IllegalArgumentException("jsDivergence: p must be [R, C], got " + p.data().describe());
+        }
+        Tensor out = Tensor.empty(pt.device(), pt.dtype(), pt.size(0));
+        try {
+            pt.backend().jsDivergence(pt, qt, out);
+        } catch (RuntimeException e) {
+            out.close(); pt.close(); qt.close();
+            throw e;
+        }
+        Variable result = Variable.result("jsDivergence", out, in(p, q), node -> {
+            Tensor savedP = node.own(pt), savedQ = node.own(qt);
+            return g -> {
+                Tensor gp = Tensor.empty(savedP.device(), savedP.dtype(), savedP.shape());
+                Tensor gq = Tensor.empty(savedP.device(), savedP.dtype(), savedP.shape());
+                savedP.backend().jsDivergenceBackward(savedP, savedQ, g.contiguous(), gp, gq);
+                return grads(node.needs(0) ? gp : null, node.needs(1) ? gq : null);
+            };
+        });
+        if (result.gradFn() == null) { pt.close(); qt.close(); }
+        return result;
+    }
 }

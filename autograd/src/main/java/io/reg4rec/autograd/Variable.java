@@ -287,4 +287,20 @@ public final class Variable implements AutoCloseable {
     public static Variable attention(Variable q, Variable k, Variable v, Tensor keyPadding, boolean causal, double scale) {
         return Ops.attention(q, k, v, keyPadding, causal, scale);
     }
+
+    // ---- quantization
+
+    /**
+     * The gated codeword sum of MPQ (SPEC 1): q[n] = sum_m gates[n, m] codebooks[m, indices[n, m]]
+     * with codebooks [M, D, dc], gates [N, M] and constant I32 indices [N, M]; result [N, dc].
+     * Gradients flow to the codebooks (scatter-added into the chosen rows) and to the gates.
+     */
+    public static Variable codewordSum(Variable codebooks, Tensor indices, Variable gates) { return Ops.codewordSum(codebooks, indices, gates); }
+
+    /**
+     * Jensen-Shannon divergence of each row of this [R, C] table against q's, natural log:
+     * result [R]. Zero entries are allowed (0 log 0 = 0); where an entry is 0 its gradient is 0
+     * (see Backend#jsDivergenceBackward).
+     */
+    public Variable jsDivergence(Variable q) { return Ops.jsDivergence(this, q); }
 }

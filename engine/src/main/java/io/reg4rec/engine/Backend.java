@@ -137,4 +137,75 @@ public interface Backend {
      */
     void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor keyPadding, boolean causal, double scale, Tensor out, Tensor gradOut,
                            Tensor logSumExp, Tensor gradQ, Tensor gradK, Tensor gradV);
+
+    // ---- quantization, divergence, scaled casts
+    // Every tensor passed to these methods is contiguous and on this backend's device; the
+    // implementations check shapes and dtypes themselves ({@link QuantChecks}) since no Tensor
+    // method fronts them.
+
+    /**
+     * MPQ token lookup (SPEC 1, Eq. 1): for item n and codebook m, indices[n, m] = argmin_j
+     * ||z[n, m] - codebooks[m, j]||^2 (ties: the lowest j) and distances[n, m] that squared distance.
+     * z [N, M, dc] and codebooks [M, D, dc] share a dtype (F32; F64 on the CPU); indices [N, M]
+     * I32; distances [N, M] of z's dtype. The CPU computes in fp64; CUDA picks the argmin from the
+     * expanded form ||c||^2 - 2 z.c in fp32 (near-ties may pick another j) and reports the direct
+     * sum of squared differences of the chosen codeword.
+     */
+    void nearestCodeword(Tensor z, Tensor codebooks, Tensor indices, Tensor distances);
+
+    /**
+     * out[n] = sum_m gates[n, m] * codebooks[m, indices[n, m]]: codebooks [M, D, dc], indices
+     * [N, M] I32 in [0, D), gates [N, M] and out [N, dc] of the codebooks' dtype (F32; F64 on the CPU).
+     */
+    void codewordSum(Tensor codebooks, Tensor indices, Tensor gates, Tensor out);
+
+    /**
+     * Backward of {@link #codewordSum}: gradCodebooks [M, D, dc] += scatter of gates[n, m] *
+     * gradOut[n] into row indices[n, m] of codebook m (accumulated into, not overwritten);
+     * gradGates [N, M] = gradOut[n] . codebooks[m, indices[n, m]] (overwritten). The CPU is
+     * deterministic; CUDA scatters with atomic adds (summation order varies between runs).
+     */
+    void codewordSumBackward(Tensor codebooks, Tensor indices, Tensor gates, Tensor gradOut, Tensor gradCodebooks, Tensor gradGates);
+
+    /**
+     * counts[p, n] = number of codebooks m with paths[p, m] == items[n, m] (relaxed retrieval:
+     * keep items with count >= M - d). paths [P, M], items [N, M], counts [P, N], all I32, M <= 16.
+     */
+    void relaxedMatchCount(Tensor paths, Tensor items, Tensor counts);
+
+    /**
+     * Jensen-Shannon divergence of each row, natural log: out[r] = 0.5 KL(p_r || m_r) + 0.5
+     * KL(q_r || m_r), m = (p + q) / 2, with 0 log 0 = 0 (zeros in p or q are fine). p, q [R, C]
+     * and out [R] share a dtype (F32; F64 on the CPU). Entries are taken as given (no
+     * renormalisation); they must be non-negative.
+     */
+    void jsDivergence(Tensor p, Tensor q, Tensor out);
+
+    /**
+     * out[r] = KL(p_r || q_r) = sum_c p log(p / q), natural log, 0 log(0 / q) = 0; a row with
+     * some q = 0 < p gives +infinity. Shapes and dtypes as {@link #jsDivergence}.
+     */
+    void klDivergence(Tensor p, Tensor q, Tensor out);
+
+    /**
+     * Backward of {@link #jsDivergence}: gradP = 0.5 gradOut[r] log(2p / (p + q)), gradQ likewise
+     * with q. Where an entry is 0 its partial derivative diverges (to -infinity); this method
+     * returns 0 there (the entry is outside the support, as in 0 log 0 = 0), so gradients stay finite.
+     */
+    void jsDivergenceBackward(Tensor p, Tensor q, Tensor gradOut, Tensor gradP, Tensor gradQ);
+
+    /**
+     * out[0] = max |x| over all elements (0 for an empty x); x any floating dtype (not F64 on
+     * CUDA), out [1] F32. NaN propagates: any NaN in x makes out NaN.
+     */
+    void amax(Tensor x, Tensor out);
+
+    /**
+     * Scaled cast for fp8 training, scale a [1] F32 tensor on this device (read there, no host
+     * sync). F32 -> F8E4M3 / F8E5M2 / BF16: dst = saturate(round(src * scale)), the product
+     * rounded to fp32 first, then round to nearest even into dst, finite overflow and +-infinity
+     * saturating to the format's largest finite value (bf16 too), NaN staying NaN.
+     * F8E4M3 / F8E5M2 / BF16 -> F32: dst = float(src) * scale (one fp32 rounding).
+     */
+    void castScaled(Tensor src, Tensor dst, Tensor scale);
 }

@@ -429,4 +429,60 @@ public final class CpuBackend implements Backend {
                                   Tensor logSumExp, Tensor gradQ, Tensor gradK, Tensor gradV) {
         CpuAttention.backward(q, k, v, keyPadding, causal, scale, out, gradOut, logSumExp, gradQ, gradK, gradV);
     }
+
+    // ---- quantization, divergence, scaled casts
+
+    @Override
+    public void nearestCodeword(Tensor z, Tensor codebooks, Tensor indices, Tensor distances) {
+        QuantChecks.nearestCodeword(Device.CPU, true, z, codebooks, indices, distances);
+        CpuQuantization.nearestCodeword(z, codebooks, indices, distances);
+    }
+
+    @Override
+    public void codewordSum(Tensor codebooks, Tensor indices, Tensor gates, Tensor out) {
+        QuantChecks.codewordSum(Device.CPU, true, codebooks, indices, gates, out);
+        CpuQuantization.codewordSum(codebooks, indices, gates, out);
+    }
+
+    @Override
+    public void codewordSumBackward(Tensor codebooks, Tensor indices, Tensor gates, Tensor gradOut, Tensor gradCodebooks, Tensor gradGates) {
+        QuantChecks.codewordSumBackward(Device.CPU, true, codebooks, indices, gates, gradOut, gradCodebooks, gradGates);
+        CpuQuantization.codewordSumBackward(codebooks, indices, gates, gradOut, gradCodebooks, gradGates);
+    }
+
+    @Override
+    public void relaxedMatchCount(Tensor paths, Tensor items, Tensor counts) {
+        QuantChecks.relaxedMatchCount(Device.CPU, paths, items, counts);
+        CpuQuantization.relaxedMatchCount(paths, items, counts);
+    }
+
+    @Override
+    public void jsDivergence(Tensor p, Tensor q, Tensor out) {
+        QuantChecks.divergence("jsDivergence", Device.CPU, true, p, q, out);
+        CpuDivergence.jsDivergence(p, q, out);
+    }
+
+    @Override
+    public void klDivergence(Tensor p, Tensor q, Tensor out) {
+        QuantChecks.divergence("klDivergence", Device.CPU, true, p, q, out);
+        CpuDivergence.klDivergence(p, q, out);
+    }
+
+    @Override
+    public void jsDivergenceBackward(Tensor p, Tensor q, Tensor gradOut, Tensor gradP, Tensor gradQ) {
+        QuantChecks.jsDivergenceBackward(Device.CPU, true, p, q, gradOut, gradP, gradQ);
+        CpuDivergence.jsDivergenceBackward(p, q, gradOut, gradP, gradQ);
+    }
+
+    @Override
+    public void amax(Tensor x, Tensor out) {
+        QuantChecks.amax(Device.CPU, true, x, out);
+        CpuScaledCast.amax(x, out);
+    }
+
+    @Override
+    public void castScaled(Tensor src, Tensor dst, Tensor scale) {
+        QuantChecks.castScaled(Device.CPU, src, dst, scale);
+        CpuScaledCast.castScaled(src, dst, scale);
+    }
 }

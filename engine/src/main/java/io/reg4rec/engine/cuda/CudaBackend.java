@@ -659,7 +659,7 @@ public final class CudaBackend implements Backend {
         CudaCrossEntropy.backward(this, logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits);
     }
 
-    /** The device-side error report for a kernel that may find a bad index; the next synchronisation checks it. */
+    /** The buffer kernels report bad indices into; marks a check due at the next synchronisation. */
     CUdeviceptr deviceErrorReport() {
         deviceErrorsPossible = true;
         return deviceErrors;
@@ -684,4 +684,43 @@ public final class CudaBackend implements Backend {
                                   Tensor logSumExp, Tensor gradQ, Tensor gradK, Tensor gradV) {
         attention().backward(q, k, v, keyPadding, causal, scale, out, gradOut, logSumExp, gradQ, gradK, gradV);
     }
+
+    // ---- quantization, divergence, scaled casts
+
+    @Override
+    public void nearestCodeword(Tensor z, Tensor codebooks, Tensor indices, Tensor distances) {
+        CudaQuantization.nearestCodeword(this, z, codebooks, indices, distances);
+    }
+
+    @Override
+    public void codewordSum(Tensor codebooks, Tensor indices, Tensor gates, Tensor out) {
+        CudaQuantization.codewordSum(this, codebooks, indices, gates, out);
+    }
+
+    @Override
+    public void codewordSumBackward(Tensor codebooks, Tensor indices, Tensor gates, Tensor gradOut, Tensor gradCodebooks, Tensor gradGates) {
+        CudaQuantization.codewordSumBackward(this, codebooks, indices, gates, gradOut, gradCodebooks, gradGates);
+    }
+
+    @Override
+    public void relaxedMatchCount(Tensor paths, Tensor items, Tensor counts) {
+        CudaQuantization.relaxedMatchCount(this, paths, items, counts);
+    }
+
+    @Override
+    public void jsDivergence(Tensor p, Tensor q, Tensor out) { CudaDivergence.jsDivergence(this, p, q, out); }
+
+    @Override
+    public void klDivergence(Tensor p, Tensor q, Tensor out) { CudaDivergence.klDivergence(this, p, q, out); }
+
+    @Override
+    public void jsDivergenceBackward(Tensor p, Tensor q, Tensor gradOut, Tensor gradP, Tensor gradQ) {
+        CudaDivergence.jsDivergenceBackward(this, p, q, gradOut, gradP, gradQ);
+    }
+
+    @Override
+    public void amax(Tensor x, Tensor out) { CudaScaledCast.amax(this, x, out); }
+
+    @Override
+    public void castScaled(Tensor src, Tensor dst, Tensor scale) { CudaScaledCast.castScaled(this, src, dst, scale); }
 }
