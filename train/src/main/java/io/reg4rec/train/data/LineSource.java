@@ -20,7 +20,7 @@ import java.util.zip.ZipException;
  * at a time, so an encoding error is reported on the line that holds it (a decoding reader would
  * report it wherever its read-ahead buffer happened to end). A trailing '\r' is dropped.
  */
-final class LineSource implements AutoCloseable {
+public final class LineSource implements AutoCloseable {
     private final Path file;
     private final InputStream in;
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
@@ -37,7 +37,7 @@ final class LineSource implements AutoCloseable {
     }
 
     /** Opens file; gzip when the name ends in ".gz". Missing or unreadable files raise {@link DataFileException}. */
-    static LineSource open(Path file) {
+    public static LineSource open(Path file) {
         InputStream raw;
         try {
             raw = Files.newInputStream(file);
@@ -55,13 +55,13 @@ final class LineSource implements AutoCloseable {
         }
     }
 
-    Path file() { return file; }
+    public Path file() { return file; }
 
     /** 1-based number of the line last returned by {@link #next()}. */
-    long lineNumber() { return lineNumber; }
+    public long lineNumber() { return lineNumber; }
 
     /** The next line without its terminator, or null at the end of the file. */
-    String next() {
+    public String next() {
         int length = 0;
         boolean sawAny = false;
         while (true) {
@@ -116,11 +116,11 @@ final class LineSource implements AutoCloseable {
     }
 
     /** An exception for the line last returned. */
-    DataFileException error(String message) {
+    public DataFileException error(String message) {
         return error(message, null);
     }
 
-    DataFileException error(String message, Throwable cause) {
+    public DataFileException error(String message, Throwable cause) {
         return new DataFileException(file, lineNumber, message, cause);
     }
 
