@@ -3,6 +3,12 @@ package io.reg4rec.train.features;
 import io.reg4rec.engine.Device;
 import io.reg4rec.engine.Tensor;
 import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.ArrayRealVector;
+import org.apache.commons.math3.linear.CholeskyDecomposition;
+import org.apache.commons.math3.linear.MatrixUtils;
+import org.apache.commons.math3.linear.NonPositiveDefiniteMatrixException;
+import org.apache.commons.math3.linear.RealMatrix;
+import org.apache.commons.math3.linear.RealVector;
 import org.apache.commons.math3.linear.EigenDecomposition;
 
 import java.util.Arrays;
@@ -16,9 +22,10 @@ import java.util.Random;
  *
  * <p>The dense work runs on the engine's CPU GEMM: Gram matrices Y^T Y and B B^T, and the
  * products Y V and Q V. The small symmetric eigenproblems (sketch size squared) run in Commons
- * Math in double precision. Orthonormalisation is "eigen-QR" done twice: Q = Y V Lambda^(-1/2)
- * from the eigendecomposition of Y^T Y, dropping numerically null directions, so a rank-deficient
- * sketch (a small vocabulary, a block wider than the data) just yields fewer columns.
+ * Math in double precision. Orthonormalisation is Cholesky QR done twice (CholeskyQR2: Q = Y R^-1
+ * with R^T R = Y^T Y); when Y^T Y is numerically singular it is "eigen-QR" instead,
+ * Q = Y V Lambda^(-1/2) keeping only directions above the null threshold, so a rank-deficient sketch
+ * (a small vocabulary, a block wider than the data) just yields fewer columns.
  */
 final class RandomizedSvd {
     /** Eigenvalues of a Gram matrix below this share of the largest are treated as zero. */
@@ -68,8 +75,32 @@ final class RandomizedSvd {
         return orthonormalizeOnce(once.values, rows, once.cols);
     }
 
+    /**
+     * One pass of Cholesky QR (Q = Y R^-1 with R^T R = Y^T Y); when the Gram matrix is
+     * numerically singular, eigen-QR instead, which drops the null directions.
+     */
     private static Basis orthonormalizeOnce(float[] y, int rows, int cols) {
-        Eigen eig = eigen(gram(y, rows, cols));
+        double[][] gram = gram(y, rows, cols);
+        double largestDiagonal = 0;
+        for (int i = 0; i < cols; i++) largestDiagonal = Math.max(largestDiagonal, gram[i][i]);
+        if (largestDiagonal > 0) {
+            try {
+                CholeskyDecomposition chol = new CholeskyDecomposition(new Array2DRowRealMatrix(gram, false),
+                        CholeskyDecomposition.DEFAULT_RELATIVE_SYMMETRY_THRESHOLD, NULL_SHARE * largestDiagonal);
+                RealMatrix r = chol.getLT();
+                float[] rInverse = new float[cols * cols];
+                for (int j = 0; j < cols; j++) {
+                    RealVector unit = new ArrayRealVector(cols);
+                    unit.setEntry(j, 1);
+                    MatrixUtils.solveUpperTriangularSystem(r, unit); // unit now holds column j of R^-1
+                    for (int i = 0; i < cols; i++) rInverse[i * cols + j] = (float) unit.getEntry(i);
+                }
+                return new Basis(multiply(y, rows, cols, rInverse, cols), cols);
+            } catch (NonPositiveDefiniteMatrixException singular) {
+                // fall through to the rank-revealing path
+            }
+        }
+        Eigen eig = eigen(gram);
         int c = Math.max(1, eig.count);
         float[] whiten = new float[cols * c];
         for (int j = 0; j < eig.count; j++) {
