@@ -8,6 +8,8 @@ import java.nio.file.Path;
  * throw it before returning anything, so no partially loaded dataset escapes.
  */
 public final class DataFileException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     private final transient Path file;
     private final long line;
 

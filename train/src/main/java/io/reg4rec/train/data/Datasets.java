@@ -36,6 +36,7 @@ public final class Datasets {
 
     /** Strict JSON for S3Rec files; lenient (single quotes, as Python's str(dict)) for raw Amazon meta lines. */
     private static final JsonFactory STRICT_JSON = JsonFactory.builder().build();
+    private static final ObjectMapper STRICT_MAPPER = new ObjectMapper(STRICT_JSON);
     private static final ObjectMapper LENIENT_JSON = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_SINGLE_QUOTES)
             .enable(JsonReadFeature.ALLOW_BACKSLASH_ESCAPING_ANY_CHARACTER)
@@ -321,7 +322,7 @@ public final class Datasets {
     private static JsonNode parseJsonLine(LineSource lines, String line, boolean lenient) {
         JsonNode node;
         try {
-            node = lenient ? LENIENT_JSON.readTree(line) : new ObjectMapper(STRICT_JSON).readTree(line);
+            node = lenient ? LENIENT_JSON.readTree(line) : STRICT_MAPPER.readTree(line);
         } catch (JsonProcessingException e) {
             throw lines.error("malformed JSON: " + e.getOriginalMessage(), e);
         }
@@ -441,6 +442,14 @@ public final class Datasets {
     }
 
     // ------------------------------------------------------------------ synthetic
+
+    /**
+     * The dataset a launcher uses: the S3Rec layout in dir when dir is given, else the embedded
+     * default synthetic dataset ({@link SyntheticConfig#defaults()}), so the product runs without data.
+     */
+    public static Dataset loadOrSynthetic(Path dirOrNull) {
+        return dirOrNull == null ? synthetic(SyntheticConfig.defaults()) : loadS3Rec(dirOrNull);
+    }
 
     /** A synthetic dataset with learnable structure; see {@link SyntheticConfig} and {@link SyntheticData}. */
     public static Dataset synthetic(SyntheticConfig cfg) {
