@@ -1,9 +1,7 @@
 package io.reg4rec.model.tokenizer;
 
-import io.reg4rec.autograd.NoGrad;
 import io.reg4rec.autograd.Variable;
 import io.reg4rec.engine.DType;
-import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.nn.Init;
 import io.reg4rec.model.nn.Linear;
@@ -157,16 +155,6 @@ public final class MpqTokenizer extends VqTokenizer {
     @Override
     double orthLoss() {
         return orthogonalityLoss(net.experts.firstLayerWeights()).item();
-    }
-
-    /** The gate's routing weights h(v) for items [B, F], as [B, M] (for inspection and tests). */
-    public float[][] routingWeights(float[][] items) {
-        try (Scope scope = Scope.open(); NoGrad ignored = NoGrad.enter()) {
-            float[] flat = new float[items.length * featureDim];
-            for (int i = 0; i < items.length; i++) System.arraycopy(items[i], 0, flat, i * featureDim, featureDim);
-            Tensor x = Tensor.of(config.device(), flat, items.length, featureDim);
-            return rowsOf(net.gate.forward(Variable.constant(x)).softmax(1).data());
-        }
     }
 
     Network net() { return net; }

@@ -59,10 +59,11 @@ public record TokenizerConfig(int numCodebooks, int codebookSize, int codeDim, L
     /**
      * The paper's M = 8, D = 300, alpha = 0.001, with our choices for what it leaves open:
      * d_c = 32, one hidden layer of 64 per expert, a 256-wide decoder hidden layer, beta = 0.25,
-     * lr 2e-3, 40 epochs of 1024-item batches (about 480 steps for 12k items), on the CPU.
+     * peak lr 5e-3, 100 epochs of 1024-item batches (1,200 steps for Beauty's 12,101 items: about
+     * 3.5 minutes for MPQ and 1.5 for RQ-VAE on 2 CPU cores with 256 features), on the CPU.
      */
     public static TokenizerConfig defaults() {
-        return new TokenizerConfig(8, 300, 32, List.of(64), List.of(256), 0.001, 0.25, 2e-3, 40, 1024, 42L, Device.CPU, 30, 4096, 10);
+        return new TokenizerConfig(8, 300, 32, List.of(64), List.of(256), 0.001, 0.25, 5e-3, 100, 1024, 42L, Device.CPU, 30, 4096, 10);
     }
 
     public TokenizerConfig withCodebooks(int m, int d) {
