@@ -31,8 +31,8 @@ final class CpuFusedGemm {
             if (bias != null) v = replace(v, plus(v, bias));
             if (gelu) v = replace(v, v.gelu());
             if (residual != null) v = replace(v, plus(v, residual));
-            try (v) {
-                out.copyFrom(v);
+            try (Tensor result = v) {
+                out.copyFrom(result);
             }
         }
     }
