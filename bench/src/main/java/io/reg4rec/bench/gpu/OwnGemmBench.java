@@ -14,7 +14,7 @@ import java.util.Locale;
 /**
  * The engine's own tensor-core GEMMs (gemm_tc.cu) next to cuBLAS through the engine: bf16 with
  * -Dreg4rec.gemm=own and =cublas through Backend#matmul, and fp8 (E4M3 x E4M3, bf16 output)
- * through Backend#matmulScaled, on square problems and on the model's shapes (the two linear
+ * through Backend#matmulScaled on both own fp8 kernels (impl own_mma, and own_wgmma on sm_90), on square problems and on the model's shapes (the two linear
  * layers of 51200 rows, 128 -> 640 -> 128, and their backward products: dX = dY W^T and
  * dW = X^T dY). Outputs are preallocated, so only the GEMM (and, for layouts the kernels do not
  * take directly, their operand repacking) is timed: CUDA events, median over the repetitions.
@@ -57,9 +57,13 @@ public final class OwnGemmBench {
         for (Problem p : PROBLEMS) {
             bf16(cuda, "own", p, reps);
             if (cuda.gemm().cublasReady()) bf16(cuda, "cublas", p, reps);
-            if (cuda.computeCapability() >= 89) fp8(cuda, new Problem(p.name, p.m, p.n, p.k, false, true), reps);
+            if (cuda.computeCapability() >= 89) {
+                Problem tn = new Problem(p.name, p.m, p.n, p.k, false, true);
+                for (String kernel : cuda.computeCapability() == 90 ? List.of("mma", "wgmma") : List.of("mma")) fp8(cuda, kernel, tn, reps);
+            }
         }
         System.clearProperty(CudaGemm.PROPERTY);
+        System.clearProperty(CudaGemm.FP8_PROPERTY);
     }
 
     private static Tensor stored(Device gpu, DType t, long seed, int rows, int cols, boolean transposed) {
@@ -77,7 +81,8 @@ public final class OwnGemmBench {
         }
     }
 
-    private static void fp8(CudaBackend cuda, Problem p, int reps) {
+    private static void fp8(CudaBackend cuda, String kernel, Problem p, int reps) {
+        System.setProperty(CudaGemm.FP8_PROPERTY, kernel);
         Device gpu = cuda.device();
         Backend backend = Engine.backend(gpu);
         try (Tensor a32 = stored(gpu, DType.BF16, 3, p.m, p.k, p.ta); Tensor b32 = stored(gpu, DType.BF16, 4, p.k, p.n, p.tb);
@@ -85,7 +90,7 @@ public final class OwnGemmBench {
              Tensor scaleA = Tensor.full(gpu, DType.F32, 0.5, 1); Tensor scaleB = Tensor.full(gpu, DType.F32, 2, 1);
              Tensor out = Tensor.empty(gpu, DType.BF16, 1, p.m, p.n)) {
             double ms = DeviceTimer.medianMs(cuda, 3, reps, () -> backend.matmulScaled(a, p.ta, b, p.tb, scaleA, scaleB, out));
-            emit(p, "own", "e4m3", ms);
+            emit(p, "own_" + kernel, "e4m3", ms);
         }
     }
 

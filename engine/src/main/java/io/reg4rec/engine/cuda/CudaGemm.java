@@ -48,6 +48,17 @@ public final class CudaGemm {
     public enum Impl { CUBLAS, OWN, OWN_SIMT }
 
     public static final String PROPERTY = "reg4rec.gemm";
+
+    /** Which own kernel runs fp8 GEMMs: {@link #fp8Kernel()}. */
+    public enum Fp8Kernel {
+        /** mma.sync m16n8k32 (gemm_tc.cu), sm_89+. */
+        MMA,
+        /** Hopper warpgroup MMA (gemm_wgmma.cu, built for sm_90a), compute capability 9.0 only. */
+        WGMMA
+    }
+
+    /** {@code reg4rec.gemm.fp8} = {@code auto} (default: WGMMA on 9.0, else MMA) | {@code mma} | {@code wgmma}; read on every call. */
+    public static final String FP8_PROPERTY = "reg4rec.gemm.fp8";
     /** Host-side alpha = 1 and beta = 0 for every GEMM (read by cuBLAS during the call; never written). */
     private static final Pointer ALPHA_ONE = Pointer.to(new float[]{1f}), BETA_ZERO = Pointer.to(new float[]{0f});
     static final long WORKSPACE_BYTES_SM90 = 32L << 20, WORKSPACE_BYTES_OTHER = 4L << 20;
@@ -221,8 +232,33 @@ public final class CudaGemm {
             throw new UnsupportedOperationException("matmulScaled: fp8 tensor-core GEMM needs compute capability 8.9 or newer (mma.sync with e4m3/e5m2), "
                     + backend.device() + " (" + backend.deviceName() + ") has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
         }
+        boolean wgmma = fp8Kernel() == Fp8Kernel.WGMMA;
         backend.makeCurrent();
-        tensorCores.fp8(g, a, ta, b, tb, aScale, bScale, out);
+        tensorCores.fp8(g, a, ta, b, tb, aScale, bScale, out, wgmma);
+    }
+
+    /**
+     * The kernel fp8 GEMMs use now: wgmma where it exists (sm_90a code runs on compute
+     * capability 9.0 only), else mma.sync, unless {@link #FP8_PROPERTY} says otherwise.
+     */
+    public Fp8Kernel fp8Kernel() {
+        boolean hopper = backend.computeCapability() == 90;
+        String setting = System.getProperty(FP8_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        switch (setting) {
+            case "mma":
+                return Fp8Kernel.MMA;
+            case "wgmma":
+                if (!hopper) {
+                    throw new IllegalStateException("-D" + FP8_PROPERTY + "=wgmma needs compute capability 9.0 (sm_90a code), "
+                            + backend.device() + " has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
+                }
+                return Fp8Kernel.WGMMA;
+            case "auto":
+            case "":
+                return hopper ? Fp8Kernel.WGMMA : Fp8Kernel.MMA;
+            default:
+                throw new IllegalArgumentException("-D" + FP8_PROPERTY + "=" + setting + ": expected auto, mma or wgmma");
+        }
     }
 
     /**

@@ -13,8 +13,9 @@ import static jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SH
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 
 /**
- * Launches the engine's tensor-core GEMM kernels (kernels/src/main/cuda/gemm_tc.cu): bf16 with
- * an optional fused epilogue (any transposes) and fp8 with per-tensor scales. Which GEMM runs
+ * Launches the engine's tensor-core GEMM kernels (kernels/src/main/cuda/gemm_tc.cu, mma.sync, and
+ * gemm_wgmma.cu, Hopper wgmma for fp8): bf16 with an optional fused epilogue (any transposes) and
+ * fp8 with per-tensor scales. Which GEMM runs
  * where is decided by {@link CudaGemm}; this class only prepares operands and launches.
  *
  * <p>Layout rules of the kernels, met here by repacking rather than by rejecting: every operand
@@ -26,10 +27,12 @@ import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
  * so any shape and view gives the right answer, and the fast path needs no copy.
  */
 final class OwnTensorCoreGemm {
-    static final String MODULE = "gemm_tc";
+    static final String MODULE = "gemm_tc", WGMMA_MODULE = "gemm_wgmma";
     static final int TILE = 128, THREADS = 256;
     /** Dynamic shared memory of one block: 3 stages x (A + B) x 128 x 128 bytes (TC_SMEM_BYTES). */
     static final int SHARED_BYTES = 3 * 2 * 128 * 128;
+    /** gemm_wgmma.cu's WG_SMEM_BYTES: the same stages plus 1 KiB to align them to wgmma's 1024-byte swizzle atoms. */
+    static final int WGMMA_SHARED_BYTES = SHARED_BYTES + 1024;
     private static final int EPI_NONE = 0, EPI_F32 = 1, EPI_BF16 = 2;
 
     private final CudaBackend backend;
@@ -47,21 +50,25 @@ final class OwnTensorCoreGemm {
         if (g.batch == 0 || g.m == 0 || g.n == 0) return;
         try (Operand pa = Operand.prepare(backend, a, false); Operand pb = Operand.prepare(backend, b, false)) {
             String name = "tc_gemm_bf16_" + (ta ? "t" : "n") + (tb ? "t" : "n") + "_" + outSuffix(out);
-            launch(name, g, pa, pb, bias, gelu, residual, null, null, out);
+            launch(MODULE, name, SHARED_BYTES, g, pa, pb, bias, gelu, residual, null, null, out);
         }
     }
 
-    /** fp8 x fp8 scaled GEMM of {@link io.reg4rec.engine.Backend#matmulScaled}; needs sm_89+. */
-    void fp8(GemmArguments g, Tensor a, boolean ta, Tensor b, boolean tb, Tensor aScale, Tensor bScale, Tensor out) {
+    /**
+     * fp8 x fp8 scaled GEMM of {@link io.reg4rec.engine.Backend#matmulScaled}: on mma.sync (sm_89+,
+     * gemm_tc.cu) or, with {@code wgmma}, on Hopper's warpgroup MMA (sm_90 only, gemm_wgmma.cu).
+     */
+    void fp8(GemmArguments g, Tensor a, boolean ta, Tensor b, boolean tb, Tensor aScale, Tensor bScale, Tensor out, boolean wgmma) {
         if (g.batch == 0 || g.m == 0 || g.n == 0) return;
         // Both operands K-major: A stored [m, k] (ta false), B stored [n, k] (tb true).
         try (Operand pa = Operand.prepare(backend, a, ta); Operand pb = Operand.prepare(backend, b, !tb)) {
-            String name = "tc_gemm_" + fp8Suffix(a.dtype()) + "_" + fp8Suffix(b.dtype()) + "_" + outSuffix(out);
-            launch(name, g, pa, pb, null, false, null, aScale, bScale, out);
+            String name = (wgmma ? "wg_gemm_" : "tc_gemm_") + fp8Suffix(a.dtype()) + "_" + fp8Suffix(b.dtype()) + "_" + outSuffix(out);
+            launch(wgmma ? WGMMA_MODULE : MODULE, name, wgmma ? WGMMA_SHARED_BYTES : SHARED_BYTES, g, pa, pb, null, false, null,
+                    aScale, bScale, out);
         }
     }
 
-    private void launch(String name, GemmArguments g, Operand pa, Operand pb, Tensor bias, boolean gelu, Tensor residual,
+    private void launch(String module, String name, int sharedBytes, GemmArguments g, Operand pa, Operand pb, Tensor bias, boolean gelu, Tensor residual,
                         Tensor aScale, Tensor bScale, Tensor out) {
         Tensor res = residual == null || residual.size(2) == 1 || residual.stride(2) == 1 ? residual : residual.contiguous();
         try {
@@ -78,27 +85,28 @@ final class OwnTensorCoreGemm {
                 throw new IllegalArgumentException("tensor-core GEMM " + g + ": " + tiles + " tiles of " + TILE + " x " + TILE
                         + " exceed the grid limit " + KernelLaunch.MAX_GRID_X);
             }
-            raiseSharedMemory(name);
-            backend.kernel(MODULE, name)
+            raiseSharedMemory(module, name, sharedBytes);
+            backend.kernel(module, name)
                     .ptr(backend.pointer(pa.tensor)).ptr(backend.pointer(pb.tensor)).ptr(backend.pointer(out))
                     .ptr(bias == null ? new CUdeviceptr() : backend.pointer(bias))
                     .ptr(res == null ? new CUdeviceptr() : backend.pointer(res))
                     .ptr(aScale == null ? new CUdeviceptr() : backend.pointer(aScale))
                     .ptr(bScale == null ? new CUdeviceptr() : backend.pointer(bScale))
                     .struct(shape)
-                    .launch(backend.stream(), tiles, 1, THREADS, 1, SHARED_BYTES);
+                    .launch(backend.stream(), tiles, 1, THREADS, 1, sharedBytes);
         } finally {
             if (res != residual) res.close();
         }
     }
 
     /** Kernels above 48 KiB of dynamic shared memory must opt in, once per function. */
-    private void raiseSharedMemory(String name) {
-        if (sharedMemoryRaised.contains(name)) return;
-        CUfunction f = backend.function(MODULE, name);
-        CudaBackend.check(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, SHARED_BYTES),
-                "cuFuncSetAttribute(" + name + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + SHARED_BYTES + ")");
-        sharedMemoryRaised.add(name);
+    private void raiseSharedMemory(String module, String name, int bytes) {
+        String key = module + "/" + name;
+        if (sharedMemoryRaised.contains(key)) return;
+        CUfunction f = backend.function(module, name);
+        CudaBackend.check(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
+                "cuFuncSetAttribute(" + name + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + bytes + ")");
+        sharedMemoryRaised.add(key);
     }
 
     private static int epilogueKind(Tensor t) {

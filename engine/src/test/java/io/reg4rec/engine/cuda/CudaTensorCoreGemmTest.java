@@ -37,7 +37,10 @@ class CudaTensorCoreGemmTest {
     }
 
     @AfterEach
-    void clearProperty() { System.clearProperty(CudaGemm.PROPERTY); }
+    void clearProperty() {
+        System.clearProperty(CudaGemm.PROPERTY);
+        System.clearProperty(CudaGemm.FP8_PROPERTY);
+    }
 
     private static Backend gpuBackend() { return Engine.backend(GPU); }
 
@@ -209,6 +212,11 @@ class CudaTensorCoreGemmTest {
         assumeTrue(CudaBackend.device(0).computeCapability() >= 89, "fp8 mma needs sm_89+");
     }
 
+    /** The fp8 kernels this device runs: mma.sync, and wgmma on compute capability 9.0. */
+    private static String[] fp8Kernels() {
+        return CudaBackend.device(0).computeCapability() == 90 ? new String[]{"mma", "wgmma"} : new String[]{"mma"};
+    }
+
     private static float[] runScaled(Tensor a, boolean ta, Tensor b, boolean tb, float sa, float sb, DType outType, int batch, int m, int n) {
         try (Tensor ga = a.to(GPU); Tensor gb = b.to(GPU); Tensor scaleA = Tensor.full(GPU, DType.F32, sa, 1);
              Tensor scaleB = Tensor.full(GPU, DType.F32, sb, 1); Tensor out = Tensor.empty(GPU, outType, batch, m, n)) {
@@ -225,6 +233,13 @@ class CudaTensorCoreGemmTest {
     @Test
     void fp8AllTypePairsTransposesAndOutputs() {
         assumeFp8();
+        for (String kernel : fp8Kernels()) {
+            System.setProperty(CudaGemm.FP8_PROPERTY, kernel);
+            fp8AllTypePairsTransposesAndOutputs(kernel);
+        }
+    }
+
+    private void fp8AllTypePairsTransposesAndOutputs(String kernel) {
         DType[][] pairs = {{DType.F8E4M3, DType.F8E4M3}, {DType.F8E5M2, DType.F8E4M3}, {DType.F8E4M3, DType.F8E5M2}};
         for (DType[] pair : pairs) {
             for (int[] s : SHAPES) {
@@ -233,7 +248,8 @@ class CudaTensorCoreGemmTest {
                     boolean ta = (variant & 1) != 0, tb = (variant & 2) != 0;
                     try (Tensor a = fp8Operand(pair[0], 100 + variant, 1, m, k, ta); Tensor b = fp8Operand(pair[1], 110 + variant, 1, k, n, tb)) {
                         for (DType out : new DType[]{DType.F32, DType.BF16}) {
-                            String what = pair[0] + " x " + pair[1] + " " + m + "x" + n + "x" + k + (ta ? " A^T" : "") + (tb ? " B^T" : "") + " -> " + out;
+                            String what = kernel + " " + pair[0] + " x " + pair[1] + " " + m + "x" + n + "x" + k + (ta ? " A^T" : "")
+                                    + (tb ? " B^T" : "") + " -> " + out;
                             verify(what, runScaled(a, ta, b, tb, 0.5f, 3f, out, 1, m, n), a, ta, b, tb, 1, m, n, k, 1.5, null, false, null, out, true);
                         }
                     }
@@ -245,13 +261,20 @@ class CudaTensorCoreGemmTest {
     @Test
     void fp8BatchedThousand() {
         assumeFp8();
+        for (String kernel : fp8Kernels()) {
+            System.setProperty(CudaGemm.FP8_PROPERTY, kernel);
+            fp8BatchedThousand(kernel);
+        }
+    }
+
+    private void fp8BatchedThousand(String kernel) {
         int batch = 3, m = 130, n = 70, k = 200;
         try (Tensor a = fp8Operand(DType.F8E4M3, 120, batch, m, k, false); Tensor b = fp8Operand(DType.F8E4M3, 121, batch, k, n, true)) {
-            verify("fp8 batched", runScaled(a, false, b, true, 0.25f, 0.125f, DType.F32, batch, m, n),
+            verify(kernel + " fp8 batched", runScaled(a, false, b, true, 0.25f, 0.125f, DType.F32, batch, m, n),
                     a, false, b, true, batch, m, n, k, 0.25 * 0.125, null, false, null, DType.F32, true);
         }
         try (Tensor a = fp8Operand(DType.F8E4M3, 122, 1, 1000, 1000, false); Tensor b = fp8Operand(DType.F8E4M3, 123, 1, 1000, 1000, true)) {
-            verify("fp8 1000^3", runScaled(a, false, b, true, 2f, 1f, DType.BF16, 1, 1000, 1000),
+            verify(kernel + " fp8 1000^3", runScaled(a, false, b, true, 2f, 1f, DType.BF16, 1, 1000, 1000),
                     a, false, b, true, 1, 1000, 1000, 1000, 2, null, false, null, DType.BF16, true);
         }
     }
