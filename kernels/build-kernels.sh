@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Compiles every kernels/src/main/cuda/*.cu into a fatbin (sm_80 + sm_90 SASS, compute_90 PTX)
 # and writes index.properties, which the engine reads to learn which kernels were built.
+# A file whose first line is `// nvcc-arch: sm_90a` (architecture-specific features such as
+# wgmma) is compiled for that architecture alone (SASS, no PTX); the engine loads such a module
+# only on a matching device.
 # Without nvcc the build still succeeds: the index then says built=false.
 set -euo pipefail
 shopt -s nullglob
@@ -24,8 +27,11 @@ for cu in "$src"/*.cu; do
   if [ -f "$fatbin" ] && [ "$fatbin" -nt "$cu" ] && ! find "$src" -name '*.cuh' -newer "$fatbin" | grep -q .; then
     continue
   fi
-  echo "[kernels] nvcc $name.cu"
-  "$NVCC" -fatbin -O3 -std=c++17 --expt-relaxed-constexpr $gencode -I "$src" -o "$fatbin" "$cu"
+  codes=$gencode
+  arch=$(head -1 "$cu" | sed -n 's|^// nvcc-arch: *\(sm_[0-9]*[a-z]*\) *$|\1|p')
+  [ -n "$arch" ] && codes="-gencode=arch=compute_${arch#sm_},code=$arch"
+  echo "[kernels] nvcc $name.cu${arch:+ ($arch only)}"
+  "$NVCC" -fatbin -O3 -std=c++17 --expt-relaxed-constexpr $codes -I "$src" -o "$fatbin" "$cu"
 done
 {
   echo "built=true"

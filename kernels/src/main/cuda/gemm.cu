@@ -1,5 +1,5 @@
-// The engine's own batched GEMM, used when cuBLAS (JCublas) cannot be loaded or when forced with
-// -Dreg4rec.gemm=own. Row-major: for each batch b,
+// The engine's own CUDA-core batched GEMM: fp32 always (when cuBLAS is not used), bf16 below
+// sm_80 or when forced with -Dreg4rec.gemm=own-simt (bf16 on tensor cores: gemm_tc.cu). Row-major: for each batch b,
 //   C[b] (m x n) = op(A[b]) (m x k) * op(B[b]) (k x n),   fp32 accumulation,
 //   op(A)(i, p) = transA ? A[p * lda + i] : A[i * lda + p]
 //   op(B)(p, j) = transB ? B[j * ldb + p] : B[p * ldb + j]
@@ -9,7 +9,6 @@
 //   (const T* A, const T* B, O* C, int m, int n, int k, long long lda, long long ldb,
 //    int transA, int transB, long long strideA, long long strideB, long long batch):
 //   gemm_f32_f32, gemm_bf16_bf16, gemm_bf16_f32 (inputs_output): fp32 FMA on CUDA cores, any GPU.
-//   gemm_wmma_bf16_bf16, gemm_wmma_bf16_f32: bf16 tensor cores (sm_80+), see below.
 //
 // CUDA-core kernels: 128 x 128 output tiles, one 256-thread block per tile (grid-stride over
 // batch * tilesM * tilesN, so no grid dimension limit applies). Each step stages a 128 x 8 slice
@@ -117,114 +116,3 @@ __device__ void gemm_kernel(const typename Dt<InTag>::storage* __restrict__ A, c
 GEMM_ENTRY(gemm_f32_f32, float, float)
 GEMM_ENTRY(gemm_bf16_bf16, bf16_t, bf16_t)
 GEMM_ENTRY(gemm_bf16_f32, bf16_t, float)
-
-// ---------------------------------------------------------------- bf16 tensor-core kernel
-//
-// Work split: one 256-thread block (8 warps) per 128 x 128 output tile, grid-stride over
-// batch * tilesM * tilesN. Each step stages a 128 x 32 slice of op(A) (row-major, m x k) and a
-// 32 x 128 slice of op(B) (row-major, k x n) in shared memory as raw bf16, loading along each
-// operand's contiguous direction; rows are padded by 8 elements (16 B) against bank conflicts
-// and to keep every 16 x 16 fragment 32-byte aligned. Warp w owns rows 64 (w / 4) .. +64 and
-// columns 32 (w % 4) .. +32: 4 x 2 WMMA 16x16x16 fragments with fp32 accumulators. The epilogue
-// stages each accumulator fragment in shared memory and writes it with bounds checks, rounding
-// to bf16 when the output is bf16.
-#include <mma.h>
-#include <cuda_bf16.h>
-
-#define WM_TILE 128
-#define WM_K 32
-#define WM_PAD 8
-
-template <typename OutTag>
-__device__ void gemm_wmma_kernel(const bf16_t* __restrict__ A, const bf16_t* __restrict__ B,
-                                 typename Dt<OutTag>::storage* __restrict__ C, int m, int n, int k, long long lda, long long ldb,
-                                 int transA, int transB, long long strideA, long long strideB, long long batch) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    using namespace nvcuda;
-    __shared__ __align__(32) __nv_bfloat16 As[WM_TILE][WM_K + WM_PAD];
-    __shared__ __align__(32) __nv_bfloat16 Bs[WM_K][WM_TILE + WM_PAD];
-    __shared__ __align__(32) float stage[8][16][16 + 4];
-    uint16_t* as = reinterpret_cast<uint16_t*>(&As[0][0]);
-    uint16_t* bs = reinterpret_cast<uint16_t*>(&Bs[0][0]);
-    const int t = threadIdx.x, warp = t / 32, lane = t % 32;
-    const int warpRow = (warp / 4) * 64, warpCol = (warp % 4) * 32;
-    const long long tilesM = (m + WM_TILE - 1) / WM_TILE, tilesN = (n + WM_TILE - 1) / WM_TILE;
-    const long long tiles = batch * tilesM * tilesN;
-    for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-        long long b = tile / (tilesM * tilesN), rem = tile % (tilesM * tilesN);
-        int row0 = (int)(rem / tilesN) * WM_TILE, col0 = (int)(rem % tilesN) * WM_TILE;
-        const bf16_t* Ab = A + b * strideA;
-        const bf16_t* Bb = B + b * strideB;
-        wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4][2];
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-#pragma unroll
-            for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.0f);
-
-        for (int p0 = 0; p0 < k; p0 += WM_K) {
-#pragma unroll 4
-            for (int q = 0; q < (WM_TILE * WM_K) / 256; q++) {
-                int e = t + q * 256;
-                int i, p;
-                if (transA) { i = e % WM_TILE; p = e / WM_TILE; }
-                else { i = e / WM_K; p = e % WM_K; }
-                int gi = row0 + i, gp = p0 + p;
-                uint16_t v = 0;
-                if (gi < m && gp < k) v = Ab[transA ? (long long)gp * lda + gi : (long long)gi * lda + gp];
-                as[i * (WM_K + WM_PAD) + p] = v;
-            }
-#pragma unroll 4
-            for (int q = 0; q < (WM_TILE * WM_K) / 256; q++) {
-                int e = t + q * 256;
-                int j, p;
-                if (transB) { j = e / WM_K; p = e % WM_K; }
-                else { j = e % WM_TILE; p = e / WM_TILE; }
-                int gj = col0 + j, gp = p0 + p;
-                uint16_t v = 0;
-                if (gj < n && gp < k) v = Bb[transB ? (long long)gj * ldb + gp : (long long)gp * ldb + gj];
-                bs[p * (WM_TILE + WM_PAD) + j] = v;
-            }
-            __syncthreads();
-#pragma unroll
-            for (int kk = 0; kk < WM_K; kk += 16) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> af[4];
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> bfr[2];
-#pragma unroll
-                for (int i = 0; i < 4; i++) wmma::load_matrix_sync(af[i], &As[warpRow + 16 * i][kk], WM_K + WM_PAD);
-#pragma unroll
-                for (int j = 0; j < 2; j++) wmma::load_matrix_sync(bfr[j], &Bs[kk][warpCol + 16 * j], WM_TILE + WM_PAD);
-#pragma unroll
-                for (int i = 0; i < 4; i++)
-#pragma unroll
-                    for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], af[i], bfr[j], acc[i][j]);
-            }
-            __syncthreads();
-        }
-        typename Dt<OutTag>::storage* Cb = C + b * (long long)m * n;
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-#pragma unroll
-            for (int j = 0; j < 2; j++) {
-                wmma::store_matrix_sync(&stage[warp][0][0], acc[i][j], 16 + 4, wmma::mem_row_major);
-                __syncwarp();
-                for (int e = lane; e < 256; e += 32) {
-                    int r = e / 16, c = e % 16;
-                    int gi = row0 + warpRow + 16 * i + r, gj = col0 + warpCol + 16 * j + c;
-                    if (gi < m && gj < n) Cb[(long long)gi * n + gj] = Dt<OutTag>::store(stage[warp][r][c]);
-                }
-                __syncwarp();
-            }
-        }
-    }
-#endif
-}
-
-#define GEMM_WMMA_ENTRY(name, OutTag)                                                                        \
-    extern "C" __global__ void __launch_bounds__(256) name(                                                  \
-        const bf16_t* A, const bf16_t* B, Dt<OutTag>::storage* C, int m, int n, int k, long long lda,        \
-        long long ldb, int transA, int transB, long long strideA, long long strideB, long long batch) {      \
-        gemm_wmma_kernel<OutTag>(A, B, C, m, n, k, lda, ldb, transA, transB, strideA, strideB, batch);       \
-    }
-
-GEMM_WMMA_ENTRY(gemm_wmma_bf16_bf16, bf16_t)
-GEMM_WMMA_ENTRY(gemm_wmma_bf16_f32, float)

@@ -208,4 +208,27 @@ public interface Backend {
      * F8E4M3 / F8E5M2 / BF16 -> F32: dst = float(src) * scale (one fp32 rounding).
      */
     void castScaled(Tensor src, Tensor dst, Tensor scale);
+
+    // ---- own GEMM
+
+    /**
+     * fp8 GEMM with per-tensor scales: out[b] = aScale * bScale * op(a[b]) op(b[b]), products and
+     * sums in fp32 or wider, one rounding to out's dtype (BF16 or F32). a and b are F8E4M3 or
+     * F8E5M2 (at most one E5M2: the gradient operand), the stored matrices [batch or 1, rows,
+     * cols] with any strides, op the transpose when asked; aScale and bScale are one-element F32
+     * tensors on this device. Rules and messages: {@link GemmArguments#checkScaled}. On CUDA this
+     * needs compute capability 8.9+; layouts other than A [m, k] and B stored [n, k] (both
+     * K-major) are repacked first.
+     */
+    void matmulScaled(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor aScale, Tensor bScale, Tensor out);
+
+    /**
+     * BF16 GEMM with a fused epilogue, in fp32 with one rounding to out's dtype (BF16 or F32):
+     * v = op(a[b]) op(b[b]); v += bias[j] when bias (an [n] F32 or BF16 tensor) is given; v =
+     * gelu(v) (tanh approximation, {@link UnaryOp#GELU}) when asked; v += residual[b, i, j] when
+     * residual ([batch or 1, m, n], F32 or BF16) is given. Operands as in
+     * {@link #matmulScaled}; residual may be out itself (each element is read before it is
+     * written). Rules and messages: {@link GemmArguments#checkEpilogue}.
+     */
+    void matmulEpilogue(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor bias, boolean gelu, Tensor residual, Tensor out);
 }

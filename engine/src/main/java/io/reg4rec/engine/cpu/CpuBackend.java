@@ -485,4 +485,16 @@ public final class CpuBackend implements Backend {
         QuantChecks.castScaled(Device.CPU, src, dst, scale);
         CpuScaledCast.castScaled(src, dst, scale);
     }
+
+    // ---- own GEMM
+
+    @Override
+    public void matmulScaled(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor aScale, Tensor bScale, Tensor out) {
+        CpuFusedGemm.matmulScaled(a, transposeA, b, transposeB, aScale, bScale, out);
+    }
+
+    @Override
+    public void matmulEpilogue(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor bias, boolean gelu, Tensor residual, Tensor out) {
+        CpuFusedGemm.matmulEpilogue(a, transposeA, b, transposeB, bias, gelu, residual, out);
+    }
 }

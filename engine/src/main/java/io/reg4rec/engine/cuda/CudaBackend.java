@@ -723,4 +723,22 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void castScaled(Tensor src, Tensor dst, Tensor scale) { CudaScaledCast.castScaled(this, src, dst, scale); }
+
+    // ---- own GEMM
+
+    @Override
+    public void matmulScaled(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor aScale, Tensor bScale, Tensor out) {
+        gemm.matmulScaled(a, transposeA, b, transposeB, aScale, bScale, out);
+    }
+
+    @Override
+    public void matmulEpilogue(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor bias, boolean gelu, Tensor residual, Tensor out) {
+        gemm.matmulEpilogue(a, transposeA, b, transposeB, bias, gelu, residual, out);
+    }
+
+    /** A kernel's function handle, for attributes set before its launch (e.g. its shared-memory limit). */
+    jcuda.driver.CUfunction function(String module, String name) {
+        makeCurrent();
+        return kernels.function(module, name);
+    }
 }

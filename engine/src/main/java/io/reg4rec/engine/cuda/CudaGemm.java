@@ -1,6 +1,7 @@
 package io.reg4rec.engine.cuda;
 
 import io.reg4rec.engine.DType;
+import io.reg4rec.engine.GemmArguments;
 import io.reg4rec.engine.Tensor;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -22,7 +23,9 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
 /**
  * The one place that chooses how a CUDA matmul runs: cuBLAS through JCublas2 when its natives
  * load (they need libcublas.so.12, which on a CUDA 13 host a compatibility shim provides), else
- * the engine's own tiled kernels (kernels/src/main/cuda/gemm.cu). The system property
+ * the engine's own kernels (bf16 on tensor cores: gemm_tc.cu through {@link OwnTensorCoreGemm};
+ * fp32, and bf16 below sm_80: gemm.cu). fp8 GEMMs ({@link #matmulScaled}) and GEMMs with a fused
+ * epilogue ({@link #matmulEpilogue}) always run on the own tensor-core kernels. The system property
  * {@code reg4rec.gemm} = {@code cublas} | {@code own} | {@code own-simt} | {@code auto} (default)
  * forces a choice; it is read on every call so tests and benchmarks can switch.
  *
@@ -39,12 +42,23 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
  */
 public final class CudaGemm {
     /**
-     * CUBLAS: JCublas2. OWN: the engine's kernels, bf16 on tensor cores (WMMA) on sm_80+.
-     * OWN_SIMT: the engine's CUDA-core kernel for every dtype (the fallback below sm_80).
+     * CUBLAS: JCublas2. OWN: the engine's kernels, bf16 on tensor cores (mma.sync, gemm_tc.cu)
+     * on sm_80+. OWN_SIMT: the engine's CUDA-core kernel for every dtype (the fallback below sm_80).
      */
     public enum Impl { CUBLAS, OWN, OWN_SIMT }
 
     public static final String PROPERTY = "reg4rec.gemm";
+
+    /** Which own kernel runs fp8 GEMMs: {@link #fp8Kernel()}. */
+    public enum Fp8Kernel {
+        /** mma.sync m16n8k32 (gemm_tc.cu), sm_89+. */
+        MMA,
+        /** Hopper warpgroup MMA (gemm_wgmma.cu, built for sm_90a), compute capability 9.0 only. */
+        WGMMA
+    }
+
+    /** {@code reg4rec.gemm.fp8} = {@code auto} (default: WGMMA on 9.0, else MMA) | {@code mma} | {@code wgmma}; read on every call. */
+    public static final String FP8_PROPERTY = "reg4rec.gemm.fp8";
     /** Host-side alpha = 1 and beta = 0 for every GEMM (read by cuBLAS during the call; never written). */
     private static final Pointer ALPHA_ONE = Pointer.to(new float[]{1f}), BETA_ZERO = Pointer.to(new float[]{0f});
     static final long WORKSPACE_BYTES_SM90 = 32L << 20, WORKSPACE_BYTES_OTHER = 4L << 20;
@@ -54,6 +68,7 @@ public final class CudaGemm {
     private static String libraryProblem;
 
     private final CudaBackend backend;
+    private final OwnTensorCoreGemm tensorCores;
     private cublasHandle handle;
     private String handleProblem;
     private int cublasVersion;
@@ -63,6 +78,7 @@ public final class CudaGemm {
 
     CudaGemm(CudaBackend backend) {
         this.backend = backend;
+        this.tensorCores = new OwnTensorCoreGemm(backend);
     }
 
     /** The implementation a matmul would use now (initialising cuBLAS if needed). */
@@ -198,10 +214,65 @@ public final class CudaGemm {
         backend.makeCurrent();
         if (impl == Impl.CUBLAS && cublasFits) {
             cublas(a, transposeA, b, transposeB, out, batch, m, n, k, (int) lda, (int) ldb, strideA, strideB);
+        } else if (impl != Impl.OWN_SIMT && a.dtype() == DType.BF16 && backend.computeCapability() >= 80) {
+            tensorCores.bf16(GemmArguments.check("matmul", a, transposeA, b, transposeB, out), a, transposeA, b, transposeB,
+                    null, false, null, out);
         } else {
-            boolean tensorCores = impl != Impl.OWN_SIMT && a.dtype() == DType.BF16 && backend.computeCapability() >= 80;
-            own(a, transposeA, b, transposeB, out, batch, m, n, k, lda, ldb, strideA, strideB, tensorCores);
+            own(a, transposeA, b, transposeB, out, batch, m, n, k, lda, ldb, strideA, strideB);
         }
+    }
+
+    /**
+     * See {@link io.reg4rec.engine.Backend#matmulScaled}: always the own fp8 kernel (JCublas has
+     * no cuBLASLt binding, the only cuBLAS route to fp8), which needs compute capability 8.9+.
+     */
+    void matmulScaled(Tensor a, boolean ta, Tensor b, boolean tb, Tensor aScale, Tensor bScale, Tensor out) {
+        GemmArguments g = GemmArguments.checkScaled(a, ta, b, tb, aScale, bScale, out);
+        if (backend.computeCapability() < 89) {
+            throw new UnsupportedOperationException("matmulScaled: fp8 tensor-core GEMM needs compute capability 8.9 or newer (mma.sync with e4m3/e5m2), "
+                    + backend.device() + " (" + backend.deviceName() + ") has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
+        }
+        boolean wgmma = fp8Kernel() == Fp8Kernel.WGMMA;
+        backend.makeCurrent();
+        tensorCores.fp8(g, a, ta, b, tb, aScale, bScale, out, wgmma);
+    }
+
+    /**
+     * The kernel fp8 GEMMs use now: wgmma where it exists (sm_90a code runs on compute
+     * capability 9.0 only), else mma.sync, unless {@link #FP8_PROPERTY} says otherwise.
+     */
+    public Fp8Kernel fp8Kernel() {
+        boolean hopper = backend.computeCapability() == 90;
+        String setting = System.getProperty(FP8_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        switch (setting) {
+            case "mma":
+                return Fp8Kernel.MMA;
+            case "wgmma":
+                if (!hopper) {
+                    throw new IllegalStateException("-D" + FP8_PROPERTY + "=wgmma needs compute capability 9.0 (sm_90a code), "
+                            + backend.device() + " has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
+                }
+                return Fp8Kernel.WGMMA;
+            case "auto":
+            case "":
+                return hopper ? Fp8Kernel.WGMMA : Fp8Kernel.MMA;
+            default:
+                throw new IllegalArgumentException("-D" + FP8_PROPERTY + "=" + setting + ": expected auto, mma or wgmma");
+        }
+    }
+
+    /**
+     * See {@link io.reg4rec.engine.Backend#matmulEpilogue}: always the own bf16 tensor-core kernel,
+     * the one that can fuse the epilogue (cuBLAS through JCublas2 cannot); needs sm_80+.
+     */
+    void matmulEpilogue(Tensor a, boolean ta, Tensor b, boolean tb, Tensor bias, boolean gelu, Tensor residual, Tensor out) {
+        GemmArguments g = GemmArguments.checkEpilogue(a, ta, b, tb, bias, residual, out);
+        if (backend.computeCapability() < 80) {
+            throw new UnsupportedOperationException("matmulEpilogue: the bf16 tensor-core GEMM needs compute capability 8.0 or newer, "
+                    + backend.device() + " (" + backend.deviceName() + ") has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
+        }
+        backend.makeCurrent();
+        tensorCores.bf16(g, a, ta, b, tb, bias, gelu, residual, out);
     }
 
     private void cublas(Tensor a, boolean ta, Tensor b, boolean tb, Tensor out, int batch, int m, int n, int k,
@@ -231,9 +302,8 @@ public final class CudaGemm {
     }
 
     private void own(Tensor a, boolean ta, Tensor b, boolean tb, Tensor out, int batch, int m, int n, int k,
-                     long lda, long ldb, long strideA, long strideB, boolean tensorCores) {
-        String name = a.dtype() == DType.F32 ? "gemm_f32_f32"
-                : (tensorCores ? "gemm_wmma_bf16_" : "gemm_bf16_") + (out.dtype() == DType.BF16 ? "bf16" : "f32");
+                     long lda, long ldb, long strideA, long strideB) {
+        String name = a.dtype() == DType.F32 ? "gemm_f32_f32" : "gemm_bf16_" + (out.dtype() == DType.BF16 ? "bf16" : "f32");
         long tiles = (long) batch * ((m + 127) / 128) * ((n + 127) / 128);
         backend.kernel("gemm", name)
                 .ptr(backend.pointer(a)).ptr(backend.pointer(b)).ptr(backend.pointer(out))
