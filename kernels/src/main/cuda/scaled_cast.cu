@@ -75,6 +75,10 @@ __device__ __forceinline__ void store8(fp8_t* p, const fp8_t v[8]) {
 
 // ---------------------------------------------------------------- casts
 
+// x * scale, except that a NaN x stays itself: the GPU's multiply returns a canonical positive
+// NaN, the CPU reference (like IEEE's recommendation) keeps the operand's sign and payload.
+__device__ __forceinline__ float scaled_keep_nan(float x, float s) { return isnan(x) ? x : __fmul_rn(x, s); }
+
 template <typename Tag>
 __device__ void cast_scaled_narrow(const float* __restrict__ x, typename Dt<Tag>::storage* __restrict__ y,
                                    const float* __restrict__ scale, long long n, int vec) {
@@ -88,12 +92,12 @@ __device__ void cast_scaled_narrow(const float* __restrict__ x, typename Dt<Tag>
             S b[8];
             load8(x + 8 * i, a);
 #pragma unroll
-            for (int k = 0; k < 8; k++) b[k] = Narrow<Tag>::apply(__fmul_rn(a[k], s));
+            for (int k = 0; k < 8; k++) b[k] = Narrow<Tag>::apply(scaled_keep_nan(a[k], s));
             store8(y + 8 * i, b);
         }
         tail = packs << 3;
     }
-    for (long long i = tail + GLOBAL_THREAD; i < n; i += GLOBAL_THREADS) y[i] = Narrow<Tag>::apply(__fmul_rn(x[i], s));
+    for (long long i = tail + GLOBAL_THREAD; i < n; i += GLOBAL_THREADS) y[i] = Narrow<Tag>::apply(scaled_keep_nan(x[i], s));
 }
 
 template <typename Tag>
@@ -109,12 +113,12 @@ __device__ void cast_scaled_widen(const typename Dt<Tag>::storage* __restrict__ 
             float b[8];
             load8(x + 8 * i, a);
 #pragma unroll
-            for (int k = 0; k < 8; k++) b[k] = __fmul_rn(Dt<Tag>::load(a[k]), s);
+            for (int k = 0; k < 8; k++) b[k] = scaled_keep_nan(Dt<Tag>::load(a[k]), s);
             store8(y + 8 * i, b);
         }
         tail = packs << 3;
     }
-    for (long long i = tail + GLOBAL_THREAD; i < n; i += GLOBAL_THREADS) y[i] = __fmul_rn(Dt<Tag>::load(x[i]), s);
+    for (long long i = tail + GLOBAL_THREAD; i < n; i += GLOBAL_THREADS) y[i] = scaled_keep_nan(Dt<Tag>::load(x[i]), s);
 }
 
 #define CAST_SCALED_ENTRIES(sfx, Tag)                                                                              \

@@ -50,6 +50,14 @@ public final class Attention {
         }
     }
 
+    /** Whether the fused op runs for inputs of this dtype and head dim on this device (callers fall back to composed ops otherwise). */
+    public static boolean supports(Device device, DType dtype, int headDim) {
+        if (!device.isCuda()) return dtype == DType.F64 || dtype == DType.F32 || dtype == DType.BF16;
+        if (dtype != DType.F32 && dtype != DType.BF16) return false;
+        for (int d : CUDA_HEAD_DIMS) if (d == headDim) return true;
+        return false;
+    }
+
     /** The dtype of logSumExp for inputs of dtype t. */
     public static DType logSumExpType(DType t) {
         return t == DType.F64 ? DType.F64 : DType.F32;

@@ -60,12 +60,15 @@ public final class MultiHeadAttention extends Module {
      * of any numeric dtype, or null; causal: query i attends to keys 0..i only (for tq != tk the
      * last query lines up with the last key, as {@link io.reg4rec.engine.Attention} defines).
      *
-     * <p>Without active attention dropout (p = 0, or eval mode) this is the fused attention op on
-     * every backend; only active attention dropout, which must drop individual softmax weights,
-     * takes the composed path (matmul, masked fill, softmax, dropout, matmul).
+     * <p>Without active attention dropout (p = 0, or eval mode) this is the fused attention op
+     * wherever it supports the dtype and head dim ({@link io.reg4rec.engine.Attention#supports});
+     * active attention dropout, which must drop individual softmax weights, and unsupported head
+     * dims take the composed path (matmul, masked fill, softmax, dropout, matmul).
      */
     public Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal) {
-        return forward(query, keyValue, keyPadding, causal, !attentionDropoutActive());
+        boolean fused = !attentionDropoutActive()
+                && io.reg4rec.engine.Attention.supports(query.data().device(), query.data().dtype(), headDim);
+        return forward(query, keyValue, keyPadding, causal, fused);
     }
 
     /** {@link #forward} on the path asked for (package-private so tests can hold the two paths against each other). */
