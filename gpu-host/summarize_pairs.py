@@ -40,7 +40,7 @@ def main():
     print(f"{'measurement':<70} {'ours ms':>10} {'torch ms':>10} {'torch/ours':>10}")
     for r in ours:
         t = peer.get(key(r))
-        label = " ".join(f"{k}={v}" for k, v in key(r))
+        label = " ".join([f"impl={r.get('impl', '?')}"] + [f"{k}={v}" for k, v in key(r)])
         if t is None:
             print(f"{label:<70} {r.get('median_ms', float('nan')):>10.4f} {'-':>10} {'-':>10}")
             continue
