@@ -10,6 +10,7 @@ final class Synthetic {
 
     /** numItems items with distinct random token sets (M codebooks of D tokens); category (i - 1) % categories. */
     static ItemCatalog catalog(int numItems, int codebooks, int codewords, int categories, long seed) {
+        if (Math.pow(codewords, codebooks) < numItems) throw new IllegalArgumentException(numItems + " distinct token sets do not exist with M=" + codebooks + ", D=" + codewords);
         SplittableRandom rng = new SplittableRandom(seed);
         int[][] tokens = new int[numItems + 1][codebooks];
         int[] cats = new int[numItems + 1];
