@@ -195,4 +195,19 @@ class CrssDecoderTest {
             }
         }
     }
+
+    /** Decoding releases everything it allocates (the cache and the per-step temporaries), so it can run per batch on a GPU without a caller scope. */
+    @Test
+    void decodingLeavesNoLiveTensorsBehind() {
+        try (Reg4RecModel model = model(3, 5, 4, 6)) {
+            var backend = io.reg4rec.engine.Engine.backend(Device.CPU);
+            CrssDecoder decoder = new CrssDecoder(model);
+            decoder.greedy(HISTORIES, true);   // warm-up: lazily created constants
+            long before = backend.memoryStats().liveBlocks();
+            decoder.greedy(HISTORIES, true);
+            decoder.beamSearch(HISTORIES, 6, CrssDecoder.MergeRule.LOG_SUM_EXP, true, null);
+            DecodingOrders.targetConfidence(model, HISTORIES, new int[]{1, 2, 3, 4});
+            assertEquals(before, backend.memoryStats().liveBlocks());
+        }
+    }
 }
