@@ -161,4 +161,40 @@ public final class MultiHeadAttention extends Module {
     public int heads() { return heads; }
 
     public int dModel() { return dModel; }
+
+    // ---- incremental decoding (key/value cache)
+
+    /** Keys and values already projected and split into heads: [batch * heads, t, headDim] each. */
+    public record ProjectedKeyValue(Variable keys, Variable values) {}
+
+    /** Projects keyValue [batch, t, d] to keys and values split into heads, for reuse across decoding steps. */
+    public ProjectedKeyValue projectKeyValue(Variable keyValue) {
+        if (keyValue.rank() != 3 || keyValue.size(2) != dModel) {
+            throw new IllegalArgumentException("MultiHeadAttention(d=" + dModel + ").projectKeyValue: needs [b, t, " + dModel + "], got " + keyValue.data().describe());
+        }
+        return new ProjectedKeyValue(splitHeads(k.forward(keyValue)), splitHeads(v.forward(keyValue)));
+    }
+
+    /**
+     * Attention of query [batch, tq, d] over keys and values projected by {@link #projectKeyValue}
+     * ([batch * heads, tk, headDim]); keyPadding [batch, tk] or null, no causal mask (a decoding
+     * step's single query sees every cached position). The same projections and score path as
+     * {@link #forward}, so a cached step reproduces the full computation.
+     */
+    public Variable attendProjected(Variable query, ProjectedKeyValue keyValue, Tensor keyPadding) {
+        int batch = query.size(0), tq = query.size(1);
+        Variable kh = keyValue.keys(), vh = keyValue.values();
+        if (query.rank() != 3 || query.size(2) != dModel || kh.rank() != 3 || kh.size(0) != batch * heads || kh.size(2) != headDim
+                || !java.util.Arrays.equals(kh.shape(), vh.shape())) {
+            throw new IllegalArgumentException("MultiHeadAttention(d=" + dModel + ", heads=" + heads + ").attendProjected: needs query [b, tq, " + dModel
+                    + "] and keys/values [b * " + heads + ", tk, " + headDim + "], got " + query.data().describe() + ", " + kh.data().describe() + ", " + vh.data().describe());
+        }
+        int tk = kh.size(1);
+        Variable qh = splitHeads(q.forward(query));
+        Variable context;
+        try (Tensor mask = buildMask(query.device(), query.dtype(), batch, tq, tk, keyPadding, false)) {
+            context = scaledDotProductAttention(qh, kh, vh, mask, batch);
+        }
+        return out.forward(context.reshape(batch, heads, tq, headDim).permute(0, 2, 1, 3).reshape(batch, tq, dModel));
+    }
 }

@@ -23,4 +23,34 @@ public final class TransformerDecoder extends Module {
         for (TransformerDecoderLayer layer : layers) h = layer.forward(h, targetPadding, memory, memoryPadding);
         return norm.forward(h);
     }
+
+    // ---- incremental decoding (key/value cache)
+
+    /**
+     * A cache for decoding one position at a time over memory [groups, tk, d] (memoryPadding
+     * [groups, tk] or null), one row per group to start with. Under NoGrad only.
+     */
+    public DecoderCache startCache(Variable memory, Tensor memoryPadding) {
+        DecoderCache.requireNoGrad("TransformerDecoder.startCache");
+        if (memory.rank() != 3) throw new IllegalArgumentException("TransformerDecoder.startCache: memory must be [groups, len, d], got " + memory.data().describe());
+        MultiHeadAttention.ProjectedKeyValue[] projected = new MultiHeadAttention.ProjectedKeyValue[layers.size()];
+        for (int i = 0; i < layers.size(); i++) projected[i] = layers.get(i).projectMemory(memory);
+        return new DecoderCache(memory.size(0), layers.isEmpty() ? 1 : layers.get(0).heads(), projected, memoryPadding);
+    }
+
+    /**
+     * The decoder output [rows, 1, d] at position {@code cache.length()} for inputs x [rows, 1, d]
+     * (already embedded), equal to the last position of {@link #forward} over the whole prefix;
+     * advances the cache by one position.
+     */
+    public Variable step(Variable x, DecoderCache cache) {
+        DecoderCache.requireNoGrad("TransformerDecoder.step");
+        if (x.rank() != 3 || x.size(1) != 1 || x.size(0) != cache.rows()) {
+            throw new IllegalArgumentException("TransformerDecoder.step: input must be [" + cache.rows() + ", 1, d], got " + x.data().describe());
+        }
+        Variable h = x;
+        for (int i = 0; i < layers.size(); i++) h = layers.get(i).step(h, cache, i);
+        cache.advance();
+        return norm.forward(h);
+    }
 }

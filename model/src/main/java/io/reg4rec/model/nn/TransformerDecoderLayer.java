@@ -36,4 +36,29 @@ public final class TransformerDecoderLayer extends Module {
         h = h.add(dropout.forward(crossAttn.crossAttention(norm2.forward(h), memory, memoryPadding)));
         return h.add(dropout.forward(ff.forward(norm3.forward(h))));
     }
+
+    // ---- incremental decoding (key/value cache)
+
+    /** Cross-attention keys and values of the encoder memory [groups, tk, d], projected once per decode. */
+    MultiHeadAttention.ProjectedKeyValue projectMemory(Variable memory) {
+        return crossAttn.projectKeyValue(memory);
+    }
+
+    /**
+     * One decoding position for every row: x [rows, 1, d] is the input at position
+     * {@code cache.length()}; self-attention sees this layer's cached positions plus this one,
+     * cross-attention sees the memory of the row's group. The same sublayers as {@link #forward}.
+     */
+    Variable step(Variable x, DecoderCache cache, int layer) {
+        int rows = x.size(0), d = x.size(2);
+        Variable a = norm1.forward(x);
+        MultiHeadAttention.ProjectedKeyValue positions = cache.appendSelf(layer, selfAttn.projectKeyValue(a));
+        Variable h = x.add(dropout.forward(selfAttn.attendProjected(a, positions, null)));
+        Variable query = norm2.forward(h).reshape(cache.groups(), cache.rowsPerGroup(), d);
+        Variable context = crossAttn.attendProjected(query, cache.memory(layer), cache.memoryPadding()).reshape(rows, 1, d);
+        h = h.add(dropout.forward(context));
+        return h.add(dropout.forward(ff.forward(norm3.forward(h))));
+    }
+
+    int heads() { return selfAttn.heads(); }
 }

@@ -19,8 +19,13 @@ public final class TransformerEncoder extends Module {
     }
 
     public Variable forward(Variable x, Tensor padding) {
+        return forward(x, padding, false);
+    }
+
+    /** x [batch, len, d], padding [batch, len] or null; causal: position i attends to 0..i only (SASRec). */
+    public Variable forward(Variable x, Tensor padding, boolean causal) {
         Variable h = x;
-        for (TransformerEncoderLayer layer : layers) h = layer.forward(h, padding);
+        for (TransformerEncoderLayer layer : layers) h = layer.forward(h, padding, causal);
         return norm.forward(h);
     }
 }

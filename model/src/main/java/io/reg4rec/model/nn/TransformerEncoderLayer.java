@@ -25,7 +25,12 @@ public final class TransformerEncoderLayer extends Module {
 
     /** x [batch, len, d]; padding [batch, len] (1 = padding) or null. */
     public Variable forward(Variable x, Tensor padding) {
-        Variable h = x.add(dropout.forward(attn.selfAttention(norm1.forward(x), padding, false)));
+        return forward(x, padding, false);
+    }
+
+    /** As {@link #forward(Variable, Tensor)}, with causal self-attention when asked (position i sees 0..i). */
+    public Variable forward(Variable x, Tensor padding, boolean causal) {
+        Variable h = x.add(dropout.forward(attn.selfAttention(norm1.forward(x), padding, causal)));
         return h.add(dropout.forward(ff.forward(norm2.forward(h))));
     }
 }
