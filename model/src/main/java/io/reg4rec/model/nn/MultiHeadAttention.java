@@ -172,7 +172,9 @@ public final class MultiHeadAttention extends Module {
         if (keyValue.rank() != 3 || keyValue.size(2) != dModel) {
             throw new IllegalArgumentException("MultiHeadAttention(d=" + dModel + ").projectKeyValue: needs [b, t, " + dModel + "], got " + keyValue.data().describe());
         }
-        return new ProjectedKeyValue(splitHeads(k.forward(keyValue)), splitHeads(v.forward(keyValue)));
+        int batch = keyValue.size(0), t = keyValue.size(1);
+        return new ProjectedKeyValue(splitHeads(k.forward(keyValue)).reshape(batch * heads, t, headDim),
+                splitHeads(v.forward(keyValue)).reshape(batch * heads, t, headDim));
     }
 
     /**
@@ -191,10 +193,11 @@ public final class MultiHeadAttention extends Module {
         }
         int tk = kh.size(1);
         Variable qh = splitHeads(q.forward(query));
-        Variable context;
-        try (Tensor mask = buildMask(query.device(), query.dtype(), batch, tq, tk, keyPadding, false)) {
-            context = scaledDotProductAttention(qh, kh, vh, mask, batch);
-        }
-        return out.forward(context.reshape(batch, heads, tq, headDim).permute(0, 2, 1, 3).reshape(batch, tq, dModel));
+        Variable kh4 = kh.reshape(batch, heads, tk, headDim), vh4 = vh.reshape(batch, heads, tk, headDim);
+        boolean fused = !attentionDropoutActive() && io.reg4rec.engine.Attention.supports(query.data().device(), query.data().dtype(), headDim);
+        Variable context = fused
+                ? fusedAttention(qh, kh4, vh4, keyPadding, false)
+                : composedAttention(qh, kh4, vh4, keyPadding, false);
+        return out.forward(context.permute(0, 2, 1, 3).reshape(batch, tq, dModel));
     }
 }
