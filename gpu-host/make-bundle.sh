@@ -8,9 +8,12 @@
 #   lib/              runtime and test dependency jars; jcuda-natives slimmed to the driver
 #                     and runtime bindings; the JUnit console launcher in lib/junit/
 #   cublas-compat/    sources of the libcublas.so.12 -> .so.13 forwarding library (built there)
-#   torch/            the PyTorch peer scripts;  run-on-gpu.sh, summarize_gemm.py, summarize_pairs.py
+#   torch/            the PyTorch peer scripts;  run-on-gpu.sh, run-java.sh, bundle-env.sh,
+#                     summarize_gemm.py, summarize_pairs.py
+#   data/<name>/      with --data: S3Rec-style datasets (sequences.txt, item_attributes.json, items.tsv)
 #
-# Usage: gpu-host/make-bundle.sh      (runs `mvn -DskipTests package` itself; nvcc here builds the fatbins)
+# Usage: gpu-host/make-bundle.sh [--data DIR]   (runs `mvn -DskipTests package` itself; nvcc here
+#        builds the fatbins). --data DIR copies every dataset folder under DIR (e.g. ../shared/data/amazon).
 # Fails if the bundle is larger than 60 MiB (64 MiB may be sent to the host in all).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +23,15 @@ limit_mib=60
 JCUDA_VERSION=12.6.0
 JUNIT_PLATFORM_VERSION=1.10.2
 modules=(kernels engine autograd model train bench)
+
+data_dir=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data) data_dir=$(cd "${2:?--data needs a folder}" && pwd); shift ;;
+    *) echo "make-bundle: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 cd "$root"
 rm -rf "$bundle"
@@ -87,7 +99,16 @@ mkdir -p "$bundle/cublas-compat" "$bundle/torch"
 cp "$here/cublas-compat/"{build.sh,cublas_compat.c,symbols.txt,gen-symbols.sh,selftest.sh} "$bundle/cublas-compat/"
 cp -r "$here/cublas-compat/selftest" "$bundle/cublas-compat/"
 cp "$root"/bench/torch/*.py "$bundle/torch/"
-cp "$here/run-on-gpu.sh" "$here/summarize_gemm.py" "$here/summarize_pairs.py" "$bundle/"
+cp "$here/run-on-gpu.sh" "$here/run-java.sh" "$here/bundle-env.sh" "$here/summarize_gemm.py" "$here/summarize_pairs.py" "$bundle/"
+if [ -n "$data_dir" ]; then
+  echo "[bundle] datasets from $data_dir"
+  for d in "$data_dir"/*/; do
+    [ -f "$d/sequences.txt" ] || continue
+    mkdir -p "$bundle/data/$(basename "$d")"
+    cp "$d"/{sequences.txt,item_attributes.json,items.tsv} "$bundle/data/$(basename "$d")/" 2>/dev/null \
+      || cp "$d"/sequences.txt "$d"/item_attributes.json "$bundle/data/$(basename "$d")/"
+  done
+fi
 {
   echo "commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo '+dirty')"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -13,6 +13,7 @@
 #   --all-tests    every test, not only those tagged gpu (the CPU ones too)
 #   --sanitize     run the tests under compute-sanitizer (memcheck); much slower
 #   --tag TAG      run the tests tagged TAG instead of gpu
+#   --classes RE   only test classes whose fully qualified name matches the regular expression RE
 #   --benches LIST comma-separated benchmarks to run (default all): gemm, train, and the kernel
 #                  families attention, quant, fused, owngemm (each ours + its PyTorch peer)
 # Logs and results go to $OUT when set (files there come back from the host), else ./gpu-results.
@@ -24,7 +25,7 @@ out=${OUT:-$PWD/gpu-results}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-run_tests=1 run_bench=1 all_tests=0 sanitize=0 tag=gpu benches=gemm,train,attention,quant,fused,owngemm
+run_tests=1 run_bench=1 all_tests=0 sanitize=0 tag=gpu classes= benches=gemm,train,attention,quant,fused,owngemm
 while [ $# -gt 0 ]; do
   case "$1" in
     --tests-only) run_bench=0 ;;
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
     --all-tests) all_tests=1 ;;
     --sanitize) sanitize=1 ;;
     --tag) tag=${2:?--tag needs a value}; shift ;;
+    --classes) classes=${2:?--classes needs a regular expression}; shift ;;
     --benches) benches=${2:?--benches needs a value}; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-on-gpu: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -71,20 +73,9 @@ banner "GPUs"
 nvidia-smi -L || echo "nvidia-smi failed"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>/dev/null
 
-java=$bundle/runtime/bin/java
-# A copy that lost its file modes (some transfers do) still runs.
-[ -x "$java" ] || chmod +x "$bundle"/runtime/bin/* "$bundle"/runtime/lib/jspawnhelper 2>/dev/null
-java_opts=(--add-modules jdk.incubator.vector -Xss4m -Dreg4rec.device=cuda -Djava.io.tmpdir="$work"
-           -XX:ErrorFile="$out/hs_err_pid%p.log")
-shopt -s nullglob
-class_dirs=("$bundle"/classes/*)
-test_dirs=("$bundle"/test-classes/*)
-jars=("$bundle"/lib/*.jar)
-junit_jar=("$bundle"/lib/junit/junit-platform-console-standalone-*.jar)
-shopt -u nullglob
-join() { local IFS=:; echo "$*"; }
-classpath=$(join "${test_dirs[@]}" "${class_dirs[@]}" "${jars[@]}")
-has_class() { [ -f "$bundle/classes/$1/$(echo "$2" | tr . /).class" ]; }
+# shellcheck source=bundle-env.sh
+. "$bundle/bundle-env.sh"
+java_opts+=(-Dreg4rec.device=cuda)
 "$java" --add-modules jdk.incubator.vector -version 2>&1 | grep -v incubator | head -1
 
 if [ "$run_tests" = 1 ]; then
@@ -101,6 +92,7 @@ if [ "$run_tests" = 1 ]; then
   else
     filter=()
     [ "$all_tests" = 1 ] || filter=(--include-tag "$tag")
+    [ -z "$classes" ] || filter+=(--include-classname "$classes")
     launcher=("$java" "${java_opts[@]}" -cp "$(join "${junit_jar[@]}"):$classpath"
               org.junit.platform.console.ConsoleLauncher execute --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
               --scan-class-path "$(join "${test_dirs[@]}")" "${filter[@]}" --reports-dir "$out/junit-reports")
