@@ -38,6 +38,11 @@
 //       gradC[m, idx[n, m]] += gates[n, m] gradOut[n] by atomicAdd: the summation order into a
 //       codeword varies from run to run (fp32 results may differ in the last bits; the CPU
 //       reference is deterministic).
+//   codeword_sum_vec_f32 / codeword_sum_backward_vec_f32(..., lanesLog2, err)
+//       The same with dc % 4 == 0 and 16-byte aligned C, out / gradOut, gradC: a group of
+//       2^lanesLog2 lanes (the next power of two of dc / 4, at most 32) per item, each lane a
+//       float4 column quad; the sum loads 8 codebooks' (index, gate) pairs and codeword quads
+//       before its FMAs (same summation order as above); the backward uses float4 atomics on sm_90.
 //   An index outside [0, D) is reported through err (read at the next synchronisation as an
 //   IndexOutOfBoundsException) and that codeword is skipped.
 //   relaxed_match_count_i32(const int* paths [P, M], const int* items [N, M], int* counts [P, N],
@@ -455,6 +460,136 @@ extern "C" __global__ void codeword_sum_backward_f32(const float* __restrict__ C
             }
             for (int o = 16; o > 0; o >>= 1) dot += __shfl_xor_sync(0xFFFFFFFFu, dot, o);
             if (lane == 0) gradGates[n * M + m] = dot;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- vectorised codeword sum
+
+#define CS_UNROLL 8   // codebooks whose (index, gate) and codeword quads are loaded before the FMAs
+#define CSB_UNROLL 4  // the same for the backward
+
+__device__ __forceinline__ float4 fma4(float g, float4 c, float4 a) {
+    return make_float4(fmaf(g, c.x, a.x), fmaf(g, c.y, a.y), fmaf(g, c.z, a.z), fmaf(g, c.w, a.w));
+}
+
+// Item geometry of the vectorised codeword kernels: a group of G = 2^lanesLog2 lanes per item,
+// lane sub of its group owning the float4 column quads sub, sub + G, ...
+#define ITEM_GROUP_GEOMETRY                                                                 \
+    const int G = 1 << lanesLog2;                                                           \
+    const int lane = threadIdx.x & 31;                                                      \
+    const int sub = lane & (G - 1);                                                         \
+    const long long itemsPerWarp = 32 >> lanesLog2;                                         \
+    const long long warp = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;          \
+    const long long warps = ((long long)gridDim.x * blockDim.x) >> 5;                       \
+    const int quads = dc >> 2;
+
+extern "C" __global__ void codeword_sum_vec_f32(const float* __restrict__ C, const int* __restrict__ idx,
+                                                const float* __restrict__ gates, float* __restrict__ out, long long N,
+                                                int M, int D, int dc, int lanesLog2, unsigned long long* err) {
+    ITEM_GROUP_GEOMETRY
+    for (long long first = warp * itemsPerWarp; first < N; first += warps * itemsPerWarp) {
+        const long long n = first + (lane >> lanesLog2);
+        if (n >= N) continue;  // no shuffles below: lanes may leave
+        const int* ir = idx + n * M;
+        const float* gr = gates + n * M;
+        for (int q = sub; q < quads; q += G) {
+            float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            for (int m0 = 0; m0 < M; m0 += CS_UNROLL) {
+                int js[CS_UNROLL];
+                float gs[CS_UNROLL];
+                float4 cs[CS_UNROLL];
+#pragma unroll
+                for (int u = 0; u < CS_UNROLL; u++) {
+                    const int m = m0 + u;
+                    js[u] = m < M ? ir[m] : 0;
+                    gs[u] = m < M ? gr[m] : 0.0f;
+                }
+#pragma unroll
+                for (int u = 0; u < CS_UNROLL; u++) {
+                    const int m = m0 + u;
+                    const bool valid = m < M && js[u] >= 0 && js[u] < D;
+                    if (m < M && !valid && q == sub && sub == 0) report_device_error(err, DEVICE_ERROR_INDEX, js[u], D);
+                    cs[u] = valid ? __ldg(reinterpret_cast<const float4*>(C + ((long long)m * D + js[u]) * dc) + q)
+                                  : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                    js[u] = valid ? 1 : 0;
+                }
+                // Codebooks in increasing m, as the scalar kernel; an invalid index adds nothing.
+#pragma unroll
+                for (int u = 0; u < CS_UNROLL; u++)
+                    if (js[u]) acc = fma4(gs[u], cs[u], acc);
+            }
+            __stcs(reinterpret_cast<float4*>(out + n * dc) + q, acc);
+        }
+    }
+}
+
+// gradGates[n, m] = gradOut[n] . C[m, j] and gradC[m, j] += gates[n, m] gradOut[n], j = idx[n, m].
+// Four codebooks at a time: their (index, gate) pairs, then per column quad of gradOut their
+// four codeword quads, are loaded before the arithmetic; the dot products are group-reduced by
+// xor shuffles (every lane of the warp joins: the item loop is warp-uniform). On sm_90 the
+// codeword gradient goes out as one float4 atomic per quad. An invalid index (reported) gets
+// gradGates 0 and no codeword gradient, as in the scalar kernel.
+extern "C" __global__ void codeword_sum_backward_vec_f32(const float* __restrict__ C, const int* __restrict__ idx,
+                                                         const float* __restrict__ gates,
+                                                         const float* __restrict__ gradOut, float* gradC,
+                                                         float* __restrict__ gradGates, long long N, int M, int D,
+                                                         int dc, int lanesLog2, unsigned long long* err) {
+    ITEM_GROUP_GEOMETRY
+    for (long long first = warp * itemsPerWarp; first < N; first += warps * itemsPerWarp) {
+        const long long n = first + (lane >> lanesLog2);
+        const bool item = n < N;
+        for (int m0 = 0; m0 < M; m0 += CSB_UNROLL) {
+            int js[CSB_UNROLL];
+            float gs[CSB_UNROLL], dots[CSB_UNROLL];
+            bool valid[CSB_UNROLL];
+#pragma unroll
+            for (int u = 0; u < CSB_UNROLL; u++) {
+                const int m = m0 + u;
+                const bool here = item && m < M;
+                js[u] = here ? idx[n * M + m] : 0;
+                gs[u] = here ? gates[n * M + m] : 0.0f;
+                valid[u] = here && js[u] >= 0 && js[u] < D;
+                if (here && !valid[u] && sub == 0) report_device_error(err, DEVICE_ERROR_INDEX, js[u], D);
+                dots[u] = 0.0f;
+            }
+            if (item) {
+                const float4* go4 = reinterpret_cast<const float4*>(gradOut + n * dc);
+                for (int q = sub; q < quads; q += G) {
+                    const float4 go = __ldg(go4 + q);
+                    float4 cs[CSB_UNROLL];
+#pragma unroll
+                    for (int u = 0; u < CSB_UNROLL; u++)
+                        cs[u] = valid[u] ? __ldg(reinterpret_cast<const float4*>(C + ((long long)(m0 + u) * D + js[u]) * dc) + q)
+                                         : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+                    for (int u = 0; u < CSB_UNROLL; u++) {
+                        if (!valid[u]) continue;
+                        dots[u] = fmaf(go.x, cs[u].x, dots[u]);
+                        dots[u] = fmaf(go.y, cs[u].y, dots[u]);
+                        dots[u] = fmaf(go.z, cs[u].z, dots[u]);
+                        dots[u] = fmaf(go.w, cs[u].w, dots[u]);
+                        const float g = gs[u];
+                        const float4 add = make_float4(g * go.x, g * go.y, g * go.z, g * go.w);
+                        float4* gc4 = reinterpret_cast<float4*>(gradC + ((long long)(m0 + u) * D + js[u]) * dc) + q;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+                        atomicAdd(gc4, add);
+#else
+                        float* gc = reinterpret_cast<float*>(gc4);
+                        atomicAdd(gc, add.x);
+                        atomicAdd(gc + 1, add.y);
+                        atomicAdd(gc + 2, add.z);
+                        atomicAdd(gc + 3, add.w);
+#endif
+                    }
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < CSB_UNROLL; u++) {
+                float dot = dots[u];
+                for (int o = G >> 1; o > 0; o >>= 1) dot += __shfl_xor_sync(0xFFFFFFFFu, dot, o);
+                if (item && m0 + u < M && sub == 0) gradGates[n * M + m0 + u] = dot;
+            }
         }
     }
 }

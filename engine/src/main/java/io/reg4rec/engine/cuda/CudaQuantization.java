@@ -101,11 +101,26 @@ final class CudaQuantization {
         }
     }
 
+    /** log2 of the lanes per item of the vectorised codeword kernels: the next power of two of its float4 quads, at most 32. */
+    private static int groupLanesLog2(long quads) {
+        int log = 0;
+        while (log < 5 && (1L << log) < quads) log++;
+        return log;
+    }
+
     static void codewordSum(CudaBackend cuda, Tensor codebooks, Tensor indices, Tensor gates, Tensor out) {
         QuantChecks.codewordSum(cuda.device(), false, codebooks, indices, gates, out);
         long n = indices.size(0);
         int m = indices.size(1), d = codebooks.size(1), dc = codebooks.size(2);
         if (n == 0 || dc == 0) return;
+        if (dc % 4 == 0 && codebooks.offset() % 4 == 0 && out.offset() % 4 == 0) {
+            int log = groupLanesLog2(dc / 4);
+            cuda.kernel("quantize", "codeword_sum_vec_f32")
+                    .ptr(cuda.pointer(codebooks)).ptr(cuda.pointer(indices)).ptr(cuda.pointer(gates)).ptr(cuda.pointer(out))
+                    .i64(n).i32(m).i32(d).i32(dc).i32(log).ptr(cuda.deviceErrorReport())
+                    .launch(cuda.stream(), blocksFor(cuda, n, (BLOCK / 32) * (32L >> log)), BLOCK);
+            return;
+        }
         cuda.kernel("quantize", "codeword_sum_f32")
                 .ptr(cuda.pointer(codebooks)).ptr(cuda.pointer(indices)).ptr(cuda.pointer(gates)).ptr(cuda.pointer(out))
                 .i64(n).i32(m).i32(d).i32(dc).ptr(cuda.deviceErrorReport())
@@ -118,6 +133,15 @@ final class CudaQuantization {
         long n = indices.size(0);
         int m = indices.size(1), d = codebooks.size(1), dc = codebooks.size(2);
         if (n == 0 || m == 0) return;
+        if (dc % 4 == 0 && codebooks.offset() % 4 == 0 && gradOut.offset() % 4 == 0 && gradCodebooks.offset() % 4 == 0) {
+            int log = groupLanesLog2(dc / 4);
+            cuda.kernel("quantize", "codeword_sum_backward_vec_f32")
+                    .ptr(cuda.pointer(codebooks)).ptr(cuda.pointer(indices)).ptr(cuda.pointer(gates)).ptr(cuda.pointer(gradOut))
+                    .ptr(cuda.pointer(gradCodebooks)).ptr(cuda.pointer(gradGates))
+                    .i64(n).i32(m).i32(d).i32(dc).i32(log).ptr(cuda.deviceErrorReport())
+                    .launch(cuda.stream(), blocksFor(cuda, n, (BLOCK / 32) * (32L >> log)), BLOCK);
+            return;
+        }
         cuda.kernel("quantize", "codeword_sum_backward_f32")
                 .ptr(cuda.pointer(codebooks)).ptr(cuda.pointer(indices)).ptr(cuda.pointer(gates)).ptr(cuda.pointer(gradOut))
                 .ptr(cuda.pointer(gradCodebooks)).ptr(cuda.pointer(gradGates))
