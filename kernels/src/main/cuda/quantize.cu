@@ -183,6 +183,7 @@ nearest_codeword_f32(const float* __restrict__ z, const float* __restrict__ C, c
 #define NT_ITEMS 128                  // items per block (4 warps along items, 32 each)
 #define NT_CODES 64                   // codewords per tile (2 warps along codewords, 32 each)
 #define NT_THREADS 256
+#define NT_LOADS 8                    // global loads per thread in flight while filling shared memory
 
 __device__ __forceinline__ uint32_t to_tf32(float x) {
     uint32_t r;
@@ -249,19 +250,38 @@ nearest_codeword_tf32x3(const float* __restrict__ z, const float* __restrict__ C
     const float* Cm = C + (long long)m * D * dc;
 
     // The block's items stay in shared memory for every codeword tile (zero rows past N, zero
-    // columns past dc, which add nothing to the products).
-    // One item row per warp step, lanes over its quads (vec: dc % 4 == 0, 16-byte aligned z).
-    for (int item = warpId; item < NT_ITEMS; item += NT_THREADS / 32) {
-        const long long n = n0 + item;
-        const float* zr = z + (n * M + m) * dc;
-        if (vec) {
-            for (int kq = lane; kq < (kPad >> 2); kq += 32) {
-                float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-                if (n < N && 4 * kq < dc) v = __ldcs(reinterpret_cast<const float4*>(zr) + kq);
-                *reinterpret_cast<float4*>(zs + item * ld + 4 * kq) = v;
+    // columns past dc, which add nothing to the products). The tile is walked as a flat range
+    // of quads (vec: dc % 4 == 0, 16-byte aligned z) or floats, NT_LOADS per thread issued
+    // before any store; row = e / width by a multiply-high (exact for these small e).
+    {
+        const int width = vec ? (kPad >> 2) : kPad, total = NT_ITEMS * width;
+        const uint32_t magic = 0xFFFFFFFFu / (uint32_t)width + 1u;
+        for (int e0 = 0; e0 < total; e0 += NT_THREADS * NT_LOADS) {
+            float4 v[NT_LOADS];
+#pragma unroll
+            for (int r = 0; r < NT_LOADS; r++) {
+                const int e = e0 + r * NT_THREADS + tid;
+                const int item = (int)__umulhi((uint32_t)e, magic), col = e - item * width;
+                const long long n = n0 + item;
+                v[r] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                if (e < total && n < N) {
+                    const float* zr = z + (n * M + m) * dc;
+                    if (vec) {
+                        if (4 * col < dc) v[r] = __ldcs(reinterpret_cast<const float4*>(zr) + col);
+                    } else if (col < dc) {
+                        v[r].x = zr[col];
+                    }
+                }
             }
-        } else {
-            for (int k = lane; k < kPad; k += 32) zs[item * ld + k] = (n < N && k < dc) ? zr[k] : 0.0f;
+#pragma unroll
+            for (int r = 0; r < NT_LOADS; r++) {
+                const int e = e0 + r * NT_THREADS + tid;
+                const int item = (int)__umulhi((uint32_t)e, magic), col = e - item * width;
+                if (e < total) {
+                    if (vec) *reinterpret_cast<float4*>(zs + item * ld + 4 * col) = v[r];
+                    else zs[item * ld + col] = v[r].x;
+                }
+            }
         }
     }
 
@@ -274,16 +294,35 @@ nearest_codeword_tf32x3(const float* __restrict__ z, const float* __restrict__ C
 
     for (int j0 = 0; j0 < D; j0 += NT_CODES) {
         __syncthreads();  // the previous tile's codewords are no longer read (and zs is complete)
-        // One codeword row per warp step, lanes over its 16-byte quads (pre-split, zero-padded).
-        for (int cw = warpId; cw < NT_CODES; cw += NT_THREADS / 32) {
-            const int j = j0 + cw;
-            const uint4* hiRow = reinterpret_cast<const uint4*>(splitHi + ((long long)m * D + j) * kPad);
-            const uint4* loRow = reinterpret_cast<const uint4*>(splitLo + ((long long)m * D + j) * kPad);
-            for (int kq = lane; kq < (kPad >> 2); kq += 32) {
-                uint4 hi = make_uint4(0u, 0u, 0u, 0u), lo = hi;
-                if (j < D) { hi = hiRow[kq]; lo = loRow[kq]; }
-                *reinterpret_cast<uint4*>(cHi + cw * ld + 4 * kq) = hi;
-                *reinterpret_cast<uint4*>(cLo + cw * ld + 4 * kq) = lo;
+        // The tile's pre-split, zero-padded codeword quads as a flat range, NT_LOADS / 2 quads
+        // of hi and of lo per thread in flight; rows past D are zero.
+        {
+            const int width = kPad >> 2, total = NT_CODES * width;
+            const uint32_t magic = 0xFFFFFFFFu / (uint32_t)width + 1u;
+            for (int e0 = 0; e0 < total; e0 += NT_THREADS * (NT_LOADS / 2)) {
+                uint4 hi[NT_LOADS / 2], lo[NT_LOADS / 2];
+#pragma unroll
+                for (int r = 0; r < NT_LOADS / 2; r++) {
+                    const int e = e0 + r * NT_THREADS + tid;
+                    const int cw = (int)__umulhi((uint32_t)e, magic), col = e - cw * width;
+                    const int j = j0 + cw;
+                    hi[r] = make_uint4(0u, 0u, 0u, 0u);
+                    lo[r] = hi[r];
+                    if (e < total && j < D) {
+                        const long long row = ((long long)m * D + j) * kPad;
+                        hi[r] = reinterpret_cast<const uint4*>(splitHi + row)[col];
+                        lo[r] = reinterpret_cast<const uint4*>(splitLo + row)[col];
+                    }
+                }
+#pragma unroll
+                for (int r = 0; r < NT_LOADS / 2; r++) {
+                    const int e = e0 + r * NT_THREADS + tid;
+                    const int cw = (int)__umulhi((uint32_t)e, magic), col = e - cw * width;
+                    if (e < total) {
+                        *reinterpret_cast<uint4*>(cHi + cw * ld + 4 * col) = hi[r];
+                        *reinterpret_cast<uint4*>(cLo + cw * ld + 4 * col) = lo[r];
+                    }
+                }
             }
         }
         __syncthreads();
