@@ -18,10 +18,12 @@
 // The scale is read on the device from a one-element fp32 tensor, so a training step never
 // waits for the host.
 // Work split: 1-D grid-stride loops. With vec = 1 (the Java side checks that both buffers start
-// at multiples of the pack and n covers whole packs up to a scalar tail) a thread moves 8
-// elements per iteration with 16-byte loads / stores where the element size allows (fp32: two
-// float4, bf16: one uint4, fp8: one uint2); amax reads 16 bytes per iteration; the remaining
-// n % pack elements (or all of them with vec = 0) go one per thread.
+// at multiples of 4 elements; amax: of 16 bytes) casts move quads of 4 elements as one word
+// (fp32 float4, bf16 uint2, fp8 uint32), amax 16-byte words; a thread takes 4 words per
+// iteration, strided by the grid's thread count so that each warp instruction covers one
+// contiguous run of whole sectors on the read and on the write side, and issues the 4 loads
+// before any store (more bytes in flight). Loads and stores are streaming (__ldcs / __stcs).
+// The remaining elements (or all of them with vec = 0) go one per thread.
 // CPU reference: io.reg4rec.engine.cpu.CpuScaledCast.
 #include "common.cuh"
 
@@ -36,39 +38,40 @@ template <> struct Narrow<e4m3_tag> { static __device__ __forceinline__ fp8_t ap
 template <> struct Narrow<e5m2_tag> { static __device__ __forceinline__ fp8_t apply(float v) { return float_to_e5m2(v); } };
 template <> struct Narrow<bf16_t> { static __device__ __forceinline__ bf16_t apply(float v) { return float_to_bf16_saturating(v); } };
 
-// ---------------------------------------------------------------- 8-element packs
+// ---------------------------------------------------------------- 4-element quads
 
-__device__ __forceinline__ void load8(const float* p, float v[8]) {
-    float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
-    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
-}
-__device__ __forceinline__ void store8(float* p, const float v[8]) {
-    reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
-    reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
-}
-__device__ __forceinline__ void load8(const bf16_t* p, bf16_t v[8]) {
-    uint4 w = *reinterpret_cast<const uint4*>(p);
-    uint32_t ws[4] = {w.x, w.y, w.z, w.w};
+// A quad is 4 consecutive elements moved as one word: fp32 float4 (16 bytes), bf16 uint2 (8),
+// fp8 uint32 (4). Lane l of a warp touches quad base + l, so every load and store instruction of
+// a warp covers one contiguous run of whole 32-byte sectors on both sides of the cast.
+template <typename S> struct Quad;
+template <> struct Quad<float> {
+    typedef float4 word;
+    static __device__ __forceinline__ void unpack(word w, float v[4]) { v[0] = w.x; v[1] = w.y; v[2] = w.z; v[3] = w.w; }
+    static __device__ __forceinline__ word pack(const float v[4]) { return make_float4(v[0], v[1], v[2], v[3]); }
+};
+template <> struct Quad<bf16_t> {
+    typedef uint2 word;
+    static __device__ __forceinline__ void unpack(word w, bf16_t v[4]) {
+        v[0] = (bf16_t)(w.x & 0xFFFFu); v[1] = (bf16_t)(w.x >> 16); v[2] = (bf16_t)(w.y & 0xFFFFu); v[3] = (bf16_t)(w.y >> 16);
+    }
+    static __device__ __forceinline__ word pack(const bf16_t v[4]) {
+        return make_uint2((uint32_t)v[0] | ((uint32_t)v[1] << 16), (uint32_t)v[2] | ((uint32_t)v[3] << 16));
+    }
+};
+template <> struct Quad<fp8_t> {
+    typedef unsigned int word;
+    static __device__ __forceinline__ void unpack(word w, fp8_t v[4]) {
 #pragma unroll
-    for (int i = 0; i < 4; i++) { v[2 * i] = (bf16_t)(ws[i] & 0xFFFFu); v[2 * i + 1] = (bf16_t)(ws[i] >> 16); }
-}
-__device__ __forceinline__ void store8(bf16_t* p, const bf16_t v[8]) {
-    uint32_t ws[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++) ws[i] = (uint32_t)v[2 * i] | ((uint32_t)v[2 * i + 1] << 16);
-    *reinterpret_cast<uint4*>(p) = make_uint4(ws[0], ws[1], ws[2], ws[3]);
-}
-__device__ __forceinline__ void load8(const fp8_t* p, fp8_t v[8]) {
-    uint2 w = *reinterpret_cast<const uint2*>(p);
-#pragma unroll
-    for (int i = 0; i < 4; i++) { v[i] = (fp8_t)(w.x >> (8 * i)); v[4 + i] = (fp8_t)(w.y >> (8 * i)); }
-}
-__device__ __forceinline__ void store8(fp8_t* p, const fp8_t v[8]) {
-    uint32_t lo = 0, hi = 0;
-#pragma unroll
-    for (int i = 0; i < 4; i++) { lo |= (uint32_t)v[i] << (8 * i); hi |= (uint32_t)v[4 + i] << (8 * i); }
-    *reinterpret_cast<uint2*>(p) = make_uint2(lo, hi);
-}
+        for (int i = 0; i < 4; i++) v[i] = (fp8_t)(w >> (8 * i));
+    }
+    static __device__ __forceinline__ word pack(const fp8_t v[4]) {
+        return (uint32_t)v[0] | ((uint32_t)v[1] << 8) | ((uint32_t)v[2] << 16) | ((uint32_t)v[3] << 24);
+    }
+};
+
+// Quads a thread has in flight per loop iteration: its loads are all issued before the first
+// store, so each thread keeps 4 independent reads outstanding.
+#define CAST_UNROLL 4
 
 #define GLOBAL_THREAD ((long long)blockIdx.x * blockDim.x + threadIdx.x)
 #define GLOBAL_THREADS ((long long)blockDim.x * gridDim.x)
@@ -79,25 +82,45 @@ __device__ __forceinline__ void store8(fp8_t* p, const fp8_t v[8]) {
 // NaN, the CPU reference (like IEEE's recommendation) keeps the operand's sign and payload.
 __device__ __forceinline__ float scaled_keep_nan(float x, float s) { return isnan(x) ? x : __fmul_rn(x, s); }
 
+// y[i] = f(x[i]) over n elements. vec = 1: quads (both buffers start at a multiple of 4
+// elements), each thread taking quads t, t + T, t + 2T, t + 3T per iteration (T threads in the
+// grid) with streaming loads and stores (the data is touched once); then n % 4 scalars.
+template <typename In, typename Out, typename F>
+__device__ __forceinline__ void map_quads(const In* __restrict__ x, Out* __restrict__ y, long long n, int vec, F f) {
+    typedef typename Quad<In>::word InWord;
+    typedef typename Quad<Out>::word OutWord;
+    long long tail = 0;
+    if (vec) {
+        const long long quads = n >> 2, T = GLOBAL_THREADS;
+        const InWord* xq = reinterpret_cast<const InWord*>(x);
+        OutWord* yq = reinterpret_cast<OutWord*>(y);
+        for (long long base = GLOBAL_THREAD; base < quads; base += CAST_UNROLL * T) {
+            InWord w[CAST_UNROLL];
+#pragma unroll
+            for (int u = 0; u < CAST_UNROLL; u++)
+                if (base + u * T < quads) w[u] = __ldcs(xq + base + u * T);
+#pragma unroll
+            for (int u = 0; u < CAST_UNROLL; u++) {
+                if (base + u * T < quads) {
+                    In a[4];
+                    Out b[4];
+                    Quad<In>::unpack(w[u], a);
+#pragma unroll
+                    for (int k = 0; k < 4; k++) b[k] = f(a[k]);
+                    __stcs(yq + base + u * T, Quad<Out>::pack(b));
+                }
+            }
+        }
+        tail = quads << 2;
+    }
+    for (long long i = tail + GLOBAL_THREAD; i < n; i += GLOBAL_THREADS) y[i] = f(x[i]);
+}
+
 template <typename Tag>
 __device__ void cast_scaled_narrow(const float* __restrict__ x, typename Dt<Tag>::storage* __restrict__ y,
                                    const float* __restrict__ scale, long long n, int vec) {
-    typedef typename Dt<Tag>::storage S;
     const float s = *scale;
-    long long tail = 0;
-    if (vec) {
-        long long packs = n >> 3;
-        for (long long i = GLOBAL_THREAD; i < packs; i += GLOBAL_THREADS) {
-            float a[8];
-            S b[8];
-            load8(x + 8 * i, a);
-#pragma unroll
-            for (int k = 0; k < 8; k++) b[k] = Narrow<Tag>::apply(scaled_keep_nan(a[k], s));
-            store8(y + 8 * i, b);
-        }
-        tail = packs << 3;
-    }
-    for (long long i = tail + GLOBAL_THREAD; i < n; i += GLOBAL_THREADS) y[i] = Narrow<Tag>::apply(scaled_keep_nan(x[i], s));
+    map_quads(x, y, n, vec, [s](float v) { return Narrow<Tag>::apply(scaled_keep_nan(v, s)); });
 }
 
 template <typename Tag>
@@ -105,20 +128,7 @@ __device__ void cast_scaled_widen(const typename Dt<Tag>::storage* __restrict__ 
                                   const float* __restrict__ scale, long long n, int vec) {
     typedef typename Dt<Tag>::storage S;
     const float s = *scale;
-    long long tail = 0;
-    if (vec) {
-        long long packs = n >> 3;
-        for (long long i = GLOBAL_THREAD; i < packs; i += GLOBAL_THREADS) {
-            S a[8];
-            float b[8];
-            load8(x + 8 * i, a);
-#pragma unroll
-            for (int k = 0; k < 8; k++) b[k] = scaled_keep_nan(Dt<Tag>::load(a[k]), s);
-            store8(y + 8 * i, b);
-        }
-        tail = packs << 3;
-    }
-    for (long long i = tail + GLOBAL_THREAD; i < n; i += GLOBAL_THREADS) y[i] = scaled_keep_nan(Dt<Tag>::load(x[i]), s);
+    map_quads(x, y, n, vec, [s](S v) { return scaled_keep_nan(Dt<Tag>::load(v), s); });
 }
 
 #define CAST_SCALED_ENTRIES(sfx, Tag)                                                                              \
@@ -170,10 +180,15 @@ __device__ void amax_kernel(const typename Dt<Tag>::storage* __restrict__ x, uns
     if (vec) {
         long long packs = n / perPack;
         const uint4* xp = reinterpret_cast<const uint4*>(x);
-        for (long long i = GLOBAL_THREAD; i < packs; i += GLOBAL_THREADS) {
-            uint4 w = xp[i];
-            m = max(m, max(max(Magnitude<Tag>::word_max(w.x), Magnitude<Tag>::word_max(w.y)),
-                           max(Magnitude<Tag>::word_max(w.z), Magnitude<Tag>::word_max(w.w))));
+        const long long T = GLOBAL_THREADS;
+        for (long long base = GLOBAL_THREAD; base < packs; base += CAST_UNROLL * T) {
+            uint4 w[CAST_UNROLL];
+#pragma unroll
+            for (int u = 0; u < CAST_UNROLL; u++) w[u] = base + u * T < packs ? __ldcs(xp + base + u * T) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+            for (int u = 0; u < CAST_UNROLL; u++)
+                m = max(m, max(max(Magnitude<Tag>::word_max(w[u].x), Magnitude<Tag>::word_max(w[u].y)),
+                               max(Magnitude<Tag>::word_max(w[u].z), Magnitude<Tag>::word_max(w[u].w))));
         }
         tail = packs * perPack;
     }

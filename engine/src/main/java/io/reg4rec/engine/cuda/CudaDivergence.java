@@ -12,6 +12,8 @@ import io.reg4rec.engine.Tensor;
 final class CudaDivergence {
     private static final int BLOCK = 256;
     private static final int MODE_JS = 0, MODE_KL = 1;
+    /** Row sets a warp of the row kernels handles per loop iteration (two in divergence.cu). */
+    private static final int ROW_SETS = 2;
     /** Rows at least this long go one block per row when there are too few rows to fill the device with warps. */
     private static final long BLOCK_ROW_MIN_COLS = 8192;
 
@@ -56,7 +58,7 @@ final class CudaDivergence {
             return;
         }
         int log = lanesLog2(vec ? cols / 4 : cols);
-        long rowsPerBlock = (BLOCK / 32) * (32L >> log);
+        long rowsPerBlock = ROW_SETS * (BLOCK / 32) * (32L >> log);
         cuda.kernel("divergence", "divergence_rows_f32")
                 .ptr(cuda.pointer(p)).ptr(cuda.pointer(q)).ptr(cuda.pointer(out)).i64(rows).i64(cols).i32(log).i32(vec ? 1 : 0).i32(mode)
                 .launch(cuda.stream(), CudaQuantization.blocksFor(cuda, rows, rowsPerBlock), BLOCK);
@@ -68,7 +70,7 @@ final class CudaDivergence {
         if (rows == 0 || cols == 0) return;
         boolean vec = vectorizable(cols, p, q, gradP, gradQ);
         int log = lanesLog2(vec ? cols / 4 : cols);
-        long rowsPerBlock = (BLOCK / 32) * (32L >> log);
+        long rowsPerBlock = ROW_SETS * (BLOCK / 32) * (32L >> log);
         cuda.kernel("divergence", "js_backward_rows_f32")
                 .ptr(cuda.pointer(p)).ptr(cuda.pointer(q)).ptr(cuda.pointer(gradOut)).ptr(cuda.pointer(gradP)).ptr(cuda.pointer(gradQ))
                 .i64(rows).i64(cols).i32(log).i32(vec ? 1 : 0)

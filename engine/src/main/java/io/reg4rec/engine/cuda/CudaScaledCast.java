@@ -8,11 +8,14 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
 /**
  * Launches scaled_cast.cu: amax and the scaled fp32 <-> fp8 / bf16 casts, after checking the
- * arguments. The vectorised path (8 elements per thread iteration for casts, 16 bytes for amax)
- * is taken when every buffer starts at a multiple of its pack; otherwise one element per thread.
+ * arguments. The vectorised path (quads of 4 elements per word for casts, 16-byte words for
+ * amax, 4 words per thread iteration) is taken when every buffer starts at a multiple of its
+ * word; otherwise one element per thread.
  */
 final class CudaScaledCast {
     private static final int BLOCK = 256;
+    /** Words a thread handles per loop iteration (CAST_UNROLL in scaled_cast.cu). */
+    private static final int UNROLL = 4;
 
     private CudaScaledCast() {}
 
@@ -36,17 +39,17 @@ final class CudaScaledCast {
         boolean vec = x.offset() % perPack == 0;
         cuda.kernel("scaled_cast", "amax_" + suffix(x.dtype()))
                 .ptr(cuda.pointer(x)).ptr(cuda.pointer(out)).i64(n).i32(vec ? 1 : 0)
-                .launch(cuda.stream(), CudaQuantization.blocksFor(cuda, n, BLOCK * perPack), BLOCK);
+                .launch(cuda.stream(), CudaQuantization.blocksFor(cuda, n, BLOCK * perPack * UNROLL), BLOCK);
     }
 
     static void castScaled(CudaBackend cuda, Tensor src, Tensor dst, Tensor scale) {
         QuantChecks.castScaled(cuda.device(), src, dst, scale);
         long n = src.numel();
         if (n == 0) return;
-        boolean vec = src.offset() % 8 == 0 && dst.offset() % 8 == 0;
+        boolean vec = src.offset() % 4 == 0 && dst.offset() % 4 == 0;
         String name = "cast_scaled_" + suffix(src.dtype()) + "_" + suffix(dst.dtype());
         cuda.kernel("scaled_cast", name)
                 .ptr(cuda.pointer(src)).ptr(cuda.pointer(dst)).ptr(cuda.pointer(scale)).i64(n).i32(vec ? 1 : 0)
-                .launch(cuda.stream(), CudaQuantization.blocksFor(cuda, n, BLOCK * 8L), BLOCK);
+                .launch(cuda.stream(), CudaQuantization.blocksFor(cuda, n, BLOCK * 4L * UNROLL), BLOCK);
     }
 }

@@ -60,7 +60,7 @@ class CudaDivergenceTest {
 
     @Test
     void rowsOfEveryLengthMatchCpu() {
-        int[][] shapes = {{1000, 1}, {777, 3}, {1001, 8}, {513, 33}, {300, 64}, {97, 1000}, {40, 1001}, {3, 20000}, {200, 8192}};
+        int[][] shapes = {{1000, 1}, {777, 3}, {1001, 8}, {401, 12}, {513, 33}, {300, 64}, {65, 100}, {129, 132}, {97, 1000}, {40, 1001}, {3, 20000}, {200, 8192}};
         for (int[] sh : shapes) {
             for (int offset : new int[]{0, 1}) {
                 int rows = sh[0], cols = sh[1];

@@ -25,7 +25,7 @@ class CudaScaledCastTest {
     @BeforeEach
     void gpu() { assumeGpu(); }
 
-    /** A copy of host on dev placed at element offset (offset 3 defeats the 8-element packs). */
+    /** A copy of host on dev placed at element offset (offset 3 defeats the 4-element quads, offset 4 keeps them with a shifted start). */
     static Tensor placed(Device dev, DType t, Object host, int n, int offset) {
         Object padded = t.newHostArray(n + offset);
         System.arraycopy(host, 0, padded, offset, n);
@@ -62,7 +62,7 @@ class CudaScaledCastTest {
                 else ((byte[]) codes)[i] = (byte) i;
             }
             for (float s : SCALES) {
-                for (int offset : new int[]{0, 3}) {
+                for (int offset : new int[]{0, 3, 4}) {
                     try (Scope sc = Scope.open()) {
                         Tensor src = Tensor.fromHost(Device.CPU, t, codes, count);
                         assertExact(t + " -> f32 scale " + s + " offset " + offset,
@@ -97,7 +97,7 @@ class CudaScaledCastTest {
         float[] x = narrowingInputs();
         for (DType to : LOW) {
             for (float s : SCALES) {
-                for (int offset : new int[]{0, 3}) {
+                for (int offset : new int[]{0, 3, 4}) {
                     try (Scope sc = Scope.open()) {
                         Tensor src = Tensor.of(Device.CPU, x, x.length);
                         assertExact("f32 -> " + to + " scale " + s + " offset " + offset,
@@ -132,7 +132,7 @@ class CudaScaledCastTest {
             float[] v = new float[n];
             for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * 3);
             for (DType t : new DType[]{DType.F32, DType.BF16, DType.F8E4M3, DType.F8E5M2}) {
-                for (int offset : new int[]{0, 5}) {
+                for (int offset : new int[]{0, 5, 16}) {
                     try (Scope sc = Scope.open()) {
                         Tensor cpu = Tensor.of(Device.CPU, v, n).to(t);
                         Tensor outC = Tensor.empty(Device.CPU, DType.F32, 1), outG = Tensor.empty(GPU, DType.F32, 1);
