@@ -36,16 +36,7 @@
 // Threads whose row (or key) lies past the end compute on a clamped index and do not store, so
 // shuffles always see full groups; every global access is bounds-checked against Tq / Tk.
 // CPU reference: io.reg4rec.engine.cpu.CpuAttention.
-#include "common.cuh"
-
-struct AttnArgs {
-    long long batch, heads, tq, tk;
-    long long q[3], k[3], v[3], o[3], g[3];  // batch, head, time strides (elements) of q, k, v, out, gradOut
-    long long pad[2];                        // batch and key strides of the padding mask
-};
-
-#define LOG2E 1.4426950408889634f
-#define LN2 0.6931471805599453f
+#include "attention.cuh"
 
 template <int HD>
 struct AttnTile {
@@ -126,13 +117,6 @@ __device__ __forceinline__ void load_tile(float4* sh, const typename Dt<Tag>::st
         long long t = t0 + r;
         f[idx] = t < T ? ld<Tag>(p, t * strides[2] + d) : 0.f;
     }
-}
-
-// 0 for a key that exists and is not padded, -inf otherwise.
-__device__ __forceinline__ float key_bias(const float* pad, const AttnArgs& a, long long b, long long j) {
-    if (j >= a.tk) return -INFINITY;
-    if (pad != nullptr && pad[b * a.pad[0] + j * a.pad[1]] != 0.f) return -INFINITY;
-    return 0.f;
 }
 
 // ---------------------------------------------------------------- forward

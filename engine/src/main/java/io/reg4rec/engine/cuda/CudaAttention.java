@@ -12,14 +12,24 @@ import jcuda.driver.CUdeviceptr;
  * {@link Attention}. A keyPadding mask that is not F32 is converted to a temporary F32 copy
  * (nonzero stays nonzero for every dtype the CUDA backend holds).
  *
- * <p>Kernel choice: Tq <= {@link #DECODE_MAX_QUERIES} uses the decode kernel (keys split over
- * warps), longer query sets the tiled kernel with a block of R query rows, R the next power of two
- * of Tq capped at 64 (32 for head dim 128), so short sequences (the model's 9 and 50) waste few
- * threads. The backward is always the tiled pair (dQ kernel, then dK/dV kernel).
+ * <p>Kernel choice, forward: Tq <= {@link #DECODE_MAX_QUERIES} uses the decode kernel (keys split
+ * over warps); otherwise short key sets (1 <= Tk <= {@link #SHORT_MAX_KEYS}, head dim 32 or 64: the
+ * model's shapes) use attention_short.cu (K and V of a (b, h) whole in shared memory, exact
+ * softmax); everything else the tiled kernel with a block of R query rows, R the next power of two
+ * of Tq capped at 64 (32 for head dim 128). Backward: short key sets with Tq <=
+ * {@link #SHORT_BACKWARD_MAX_QUERIES} use the one-block-per-(b, h) short backward (dQ, dK, dV in one
+ * kernel); the rest the tiled pair (dQ kernel, then dK/dV kernel).
  */
 final class CudaAttention {
     static final int DECODE_MAX_QUERIES = 4;
     private static final int DECODE_THREADS = 256;
+    static final int SHORT_MAX_KEYS = 64;
+    /** The short backward runs one block per (b, h) over every query: beyond this the tiled pair has more parallelism. */
+    static final int SHORT_BACKWARD_MAX_QUERIES = 512;
+    /** The most dynamic shared memory a short kernel asks for (head dim 64, 64 keys): above the default 48 KiB. */
+    private static final int SHORT_MAX_SHARED_BYTES = shortBackwardSharedBytes(64, SHORT_MAX_KEYS, 16);
+
+    private final java.util.Set<String> sharedMemoryRaised = new java.util.HashSet<>();
 
     private final CudaBackend cuda;
 
@@ -52,6 +62,45 @@ final class CudaAttention {
         if (len <= 1) rows = 1;
         rows = Math.min(rows, cap);
         return Math.max(rows, 32 / lanes);  // whole warps: a row group never straddles a partial warp
+    }
+
+    private static boolean shortKeys(int hd, int tk) {
+        return (hd == 32 || hd == 64) && tk >= 1 && tk <= SHORT_MAX_KEYS;
+    }
+
+    private static int roundUp(int x, int m) {
+        return (x + m - 1) / m * m;
+    }
+
+    /** Thread groups (8 threads each) of the short forward: a multiple of 4, at most 16; a block covers 4 per group query rows. */
+    static int shortForwardGroups(int tq) {
+        return roundUp((Math.min(tq, 64) + 3) / 4, 4);
+    }
+
+    /** Thread groups of the short backward: 4 keys per group (all Tk keys), 2 query rows per group per chunk. */
+    static int shortBackwardGroups(int tq, int tk) {
+        return roundUp(Math.max((tk + 3) / 4, (Math.min(tq, 32) + 1) / 2), 4);
+    }
+
+    /** attention_short.cu's forward layout: max(Q + K, P) then V and the key mask, rows padded to HD + 4 and TKP + 4 floats. */
+    static int shortForwardSharedBytes(int hd, int tk, int groups) {
+        int tkp = roundUp(tk, 8), ldh = hd + 4, rows = 4 * groups;
+        return Float.BYTES * (Math.max((rows + tkp) * ldh, rows * (tkp + 4)) + tkp * ldh + tkp);
+    }
+
+    /** attention_short.cu's backward layout: K, V, Q, dO, P, dS and the key mask. */
+    static int shortBackwardSharedBytes(int hd, int tk, int groups) {
+        int tkp = roundUp(tk, 8), ldh = hd + 4, rows = 2 * groups;
+        return Float.BYTES * (2 * tkp * ldh + 2 * rows * ldh + 2 * rows * (tkp + 4) + tkp);
+    }
+
+    /** Kernels above 48 KiB of dynamic shared memory must opt in, once per function. */
+    private void allowSharedMemory(String name, int bytes) {
+        if (bytes <= 48 * 1024 || sharedMemoryRaised.contains(name)) return;
+        CudaBackend.check(jcuda.driver.JCudaDriver.cuFuncSetAttribute(cuda.function("attention_short", name),
+                        jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, SHORT_MAX_SHARED_BYTES),
+                "cuFuncSetAttribute(" + name + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + SHORT_MAX_SHARED_BYTES + ")");
+        sharedMemoryRaised.add(name);
     }
 
     /** The AttnArgs struct: sizes, then (batch, head, time) strides of q, k, v, out, gradOut, then the mask's. */
@@ -99,6 +148,17 @@ final class CudaAttention {
                         .launch(cuda.stream(), bh, DECODE_THREADS);
                 return;
             }
+            if (shortKeys(hd, k.size(2))) {
+                int groups = shortForwardGroups(tq), bytes = shortForwardSharedBytes(hd, k.size(2), groups);
+                long chunks = (tq + 4L * groups - 1) / (4L * groups);
+                String name = "attention_short_fwd_" + variant;
+                allowSharedMemory(name, bytes);
+                cuda.kernel("attention_short", name)
+                        .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask))
+                        .ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(chunks)
+                        .launch(cuda.stream(), bh * chunks, 1, 8 * groups, 1, bytes);
+                return;
+            }
             int rows = rowsPerBlock(hd, tq);
             long tiles = (tq + rows - 1) / rows;
             cuda.kernel("attention", "attention_fwd_" + variant)
@@ -116,6 +176,20 @@ final class CudaAttention {
         int batch = q.size(0), heads = q.size(1), tq = q.size(2), hd = q.size(3), tk = k.size(2);
         long bh = (long) batch * heads;
         if (bh == 0) return;
+        if (tq >= 1 && tq <= SHORT_BACKWARD_MAX_QUERIES && shortKeys(hd, tk)) {
+            try (Tensor mask = floatMask(keyPadding)) {
+                long[] a = args(q, k, v, out, gradOut, mask);
+                int groups = shortBackwardGroups(tq, tk), bytes = shortBackwardSharedBytes(hd, tk, groups);
+                String name = "attention_short_bwd_" + variant;
+                allowSharedMemory(name, bytes);
+                cuda.kernel("attention_short", name)
+                        .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask)).ptr(cuda.pointer(out))
+                        .ptr(cuda.pointer(gradOut)).ptr(cuda.pointer(logSumExp)).ptr(cuda.pointer(gradQ)).ptr(cuda.pointer(gradK))
+                        .ptr(cuda.pointer(gradV)).struct(a).i32(causal ? 1 : 0).f32((float) scale)
+                        .launch(cuda.stream(), bh, 1, 8 * groups, 1, bytes);
+            }
+            return;
+        }
         CachingAllocator.Block rowD = cuda.allocator().allocate(Math.max(1, bh * tq) * Float.BYTES);
         try (Tensor mask = floatMask(keyPadding)) {
             long[] a = args(q, k, v, out, gradOut, mask);

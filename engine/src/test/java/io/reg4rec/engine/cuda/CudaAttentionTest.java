@@ -93,6 +93,12 @@ class CudaAttentionTest {
                 compareShape(t, 1, 2, 33, 33, hd, false, false, seed += 10);
                 compareShape(t, 1, 2, 129, 129, hd, true, false, seed += 10);
                 compareShape(t, 1, 2, 129, 33, hd, false, true, seed += 10);  // more queries than keys
+                // the short-key kernels (Tk <= 64, head dim 32 / 64) at their boundaries: 63, 64 keys
+                // (short), 65 (tiled); 65 queries = two forward chunks of 64 rows; 5 queries = 4 thread groups
+                compareShape(t, 1, 3, 63, 63, hd, false, true, seed += 10);
+                compareShape(t, 2, 2, 65, 64, hd, true, true, seed += 10);
+                compareShape(t, 2, 1, 17, 65, hd, true, true, seed += 10);
+                compareShape(t, 1, 2, 5, 64, hd, false, false, seed += 10);
             }
         }
     }
@@ -106,7 +112,10 @@ class CudaAttentionTest {
             compareShape(DType.F32, 1, 1, 1000, 1000, hd, false, false, seed += 10);
         }
         compareShape(DType.BF16, 1, 2, 1000, 1000, 64, true, false, seed += 10);
-        compareShape(DType.BF16, 1, 1, 1000, 1000, 128, false, true, seed + 10);
+        compareShape(DType.BF16, 1, 1, 1000, 1000, 128, false, true, seed += 10);
+        // many queries over few keys: short forward, tiled backward (Tq above CudaAttention.SHORT_BACKWARD_MAX_QUERIES)
+        compareShape(DType.F32, 1, 2, 600, 40, 32, true, true, seed += 10);
+        compareShape(DType.BF16, 1, 2, 600, 40, 64, false, true, seed + 10);
     }
 
     @Test
@@ -159,13 +168,16 @@ class CudaAttentionTest {
     void rowsThatSeeNoKeyGiveZeroMinusInfinityAndZeroGradients() {
         assumeGpu();
         for (DType t : new DType[]{DType.F32, DType.BF16}) {
-            for (int tq : new int[]{3, 7}) {  // the decode kernel (Tq <= 4) and the tiled one
+            // forward: the decode kernel (Tq <= 4), the short-key one (hd 32) and the tiled one (hd 128);
+            // backward: the short-key kernel (hd 32) and the tiled pair (hd 128)
+            for (int[] tqHd : new int[][]{{3, 32}, {7, 32}, {3, 128}, {7, 128}}) {
+                int tq = tqHd[0], hd = tqHd[1];
                 try (Scope scope = Scope.open()) {
-                    int batch = 2, heads = 2, tk = 5, hd = 32;
+                    int batch = 2, heads = 2, tk = 5;
                     Tensor q = cpuRandom(t, 1, -2, 2, batch, heads, tq, hd);
                     Tensor k = cpuRandom(t, 2, -2, 2, batch, heads, tk, hd), v = cpuRandom(t, 3, -1, 1, batch, heads, tk, hd);
                     Tensor pad = Tensor.of(Device.CPU, new long[]{0, 0, 1, 0, 0, 1, 1, 1, 1, 1}, batch, tk);  // batch 1 fully padded
-                    // causal with Tq > Tk: queries 0 .. Tq - Tk - 1 see no key (decode: Tq 3 over Tk 2; tiled: Tq 7 over Tk 5)
+                    // causal with Tq > Tk: queries 0 .. Tq - Tk - 1 see no key (Tq 3 over Tk 2; Tq 7 over Tk 5)
                     int causalTk = tq == 3 ? 2 : 5;
                     Tensor kShort = k.slice(2, 0, causalTk), vShort = v.slice(2, 0, causalTk), padShort = pad.slice(1, 0, causalTk);
                     compare(t + " dead rows Tq" + tq, q, k, v, pad, false, true, 5);
