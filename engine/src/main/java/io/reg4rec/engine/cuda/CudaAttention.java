@@ -15,7 +15,8 @@ import jcuda.driver.CUdeviceptr;
  * <p>Kernel choice, forward: Tq <= {@link #DECODE_MAX_QUERIES} uses the decode kernel (keys split
  * over warps); otherwise short key sets (1 <= Tk <= {@link #SHORT_MAX_KEYS}, head dim 32 or 64: the
  * model's shapes) use attention_short.cu (K and V of a (b, h) whole in shared memory, exact
- * softmax); everything else the tiled kernel with a block of R query rows, R the next power of two
+ * softmax); longer BF16 inputs with 16-byte aligned rows ({@link #mmaAligned}) the tensor-core
+ * forward of attention_mma.cu (64 query rows per block); everything else the tiled kernel with a block of R query rows, R the next power of two
  * of Tq capped at 64 (32 for head dim 128). Backward: short key sets with Tq <=
  * {@link #SHORT_BACKWARD_MAX_QUERIES} use the one-block-per-(b, h) short backward (dQ, dK, dV in one
  * kernel); the rest the tiled pair (dQ kernel, then dK/dV kernel).
@@ -24,6 +25,8 @@ final class CudaAttention {
     static final int DECODE_MAX_QUERIES = 4;
     private static final int DECODE_THREADS = 256;
     static final int SHORT_MAX_KEYS = 64;
+    /** attention_mma.cu: query rows and threads per block. */
+    private static final int MMA_ROWS = 64, MMA_THREADS = 128;
     /** The short backward runs one block per (b, h) over every query: beyond this the tiled pair has more parallelism. */
     static final int SHORT_BACKWARD_MAX_QUERIES = 512;
     /** The most dynamic shared memory a short kernel asks for (head dim 64, 64 keys): above the default 48 KiB. */
@@ -103,6 +106,19 @@ final class CudaAttention {
         sharedMemoryRaised.add(name);
     }
 
+    /**
+     * Whether every row of q, k, v starts 16-byte aligned (offset and the batch, head, time strides
+     * multiples of 8 BF16 elements; device allocations are 256-byte aligned), as the tensor-core
+     * forward's vector loads need.
+     */
+    static boolean mmaAligned(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t.offset() % 8 != 0) return false;
+            for (int d = 0; d < 3; d++) if (t.size(d) > 1 && t.stride(d) % 8 != 0) return false;
+        }
+        return true;
+    }
+
     /** The AttnArgs struct: sizes, then (batch, head, time) strides of q, k, v, out, gradOut, then the mask's. */
     private static long[] args(Tensor q, Tensor k, Tensor v, Tensor out, Tensor gradOut, Tensor pad) {
         long[] a = new long[21];
@@ -157,6 +173,14 @@ final class CudaAttention {
                         .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask))
                         .ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(chunks)
                         .launch(cuda.stream(), bh * chunks, 1, 8 * groups, 1, bytes);
+                return;
+            }
+            if (q.dtype() == DType.BF16 && mmaAligned(q, k, v)) {
+                long tiles = (tq + MMA_ROWS - 1) / MMA_ROWS;
+                cuda.kernel("attention_mma", "attention_mma_fwd_" + variant)
+                        .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask))
+                        .ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(tiles)
+                        .launch(cuda.stream(), bh * tiles, MMA_THREADS);
                 return;
             }
             int rows = rowsPerBlock(hd, tq);

@@ -165,6 +165,34 @@ class CudaAttentionTest {
     }
 
     @Test
+    void bf16RowsThatAreNot16ByteAlignedUseTheSimtForward() {
+        assumeGpu();
+        long seed = 3000;
+        for (int hd : new int[]{64, 128}) {
+            for (boolean causal : new boolean[]{false, true}) {
+                try (Scope scope = Scope.open()) {
+                    int batch = 2, heads = 2, tq = 70, tk = 100;
+                    // views of [.., hd + 1] rows from element 1: offset 1, odd time strides
+                    Tensor wq = cpuRandom(DType.BF16, seed += 10, -2, 2, batch, heads, tq, hd + 1);
+                    Tensor wk = cpuRandom(DType.BF16, seed += 10, -2, 2, batch, heads, tk, hd + 1);
+                    Tensor wv = cpuRandom(DType.BF16, seed += 10, -1, 1, batch, heads, tk, hd + 1);
+                    Tensor q = wq.slice(3, 1, hd + 1), k = wk.slice(3, 1, hd + 1), v = wv.slice(3, 1, hd + 1);
+                    Tensor gq = wq.to(GPU).slice(3, 1, hd + 1), gk = wk.to(GPU).slice(3, 1, hd + 1), gv = wv.to(GPU).slice(3, 1, hd + 1);
+                    assertFalse(CudaAttention.mmaAligned(gq, gk, gv));
+                    assertTrue(CudaAttention.mmaAligned(q.contiguous(), k.contiguous(), v.contiguous()));
+                    Tensor pad = padding(seed, batch, tk, false);
+                    double scale = 1 / Math.sqrt(hd);
+                    Attention.Result cpu = Attention.forward(q, k, v, pad, causal, scale);
+                    Attention.Result gpu = Attention.forward(gq, gk, gv, pad.to(GPU), causal, scale);
+                    String what = "unaligned bf16 hd" + hd + (causal ? " causal" : "");
+                    assertClose(what + " out", cpu.out(), gpu.out(), tolerance(DType.BF16));
+                    assertClose(what + " logSumExp", cpu.logSumExp(), gpu.logSumExp(), tolerance(DType.BF16));
+                }
+            }
+        }
+    }
+
+    @Test
     void rowsThatSeeNoKeyGiveZeroMinusInfinityAndZeroGradients() {
         assumeGpu();
         for (DType t : new DType[]{DType.F32, DType.BF16}) {
