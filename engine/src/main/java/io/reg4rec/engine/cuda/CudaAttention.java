@@ -13,7 +13,7 @@ import jcuda.driver.CUdeviceptr;
  * (nonzero stays nonzero for every dtype the CUDA backend holds).
  *
  * <p>Kernel choice, forward: Tq <= {@link #DECODE_MAX_QUERIES} uses the decode kernel (keys split
- * over warps); otherwise short key sets (1 <= Tk <= {@link #SHORT_MAX_KEYS}, head dim 32 or 64: the
+ * over warps, and over blocks per {@link #decodeSplits} with a combine pass when B*H is small); otherwise short key sets (1 <= Tk <= {@link #SHORT_MAX_KEYS}, head dim 32 or 64: the
  * model's shapes) use attention_short.cu (K and V of a (b, h) whole in shared memory, exact
  * softmax); longer BF16 inputs with 16-byte aligned rows ({@link #mmaAligned}) the tensor-core
  * forward of attention_mma.cu (64 query rows per block); everything else the tiled kernel with a block of R query rows, R the next power of two
@@ -24,6 +24,8 @@ import jcuda.driver.CUdeviceptr;
 final class CudaAttention {
     static final int DECODE_MAX_QUERIES = 4;
     private static final int DECODE_THREADS = 256;
+    /** A decode split streams at least this many keys (8 warps, 16 keys each), so the combine pass stays cheap. */
+    static final int DECODE_MIN_KEYS_PER_SPLIT = 128;
     static final int SHORT_MAX_KEYS = 64;
     /** attention_mma.cu: query rows and threads per block. */
     private static final int MMA_ROWS = 64, MMA_THREADS = 128;
@@ -38,6 +40,16 @@ final class CudaAttention {
 
     CudaAttention(CudaBackend cuda) {
         this.cuda = cuda;
+    }
+
+    /**
+     * Key splits of the decode kernel: enough blocks for about 4 per multiprocessor when B*H alone
+     * gives fewer, each split at least {@link #DECODE_MIN_KEYS_PER_SPLIT} keys; 1 means no split.
+     */
+    static int decodeSplits(long bh, int tk, int multiprocessors) {
+        long wanted = (4L * multiprocessors + bh - 1) / bh;
+        long byKeys = tk / DECODE_MIN_KEYS_PER_SPLIT;
+        return (int) Math.max(1, Math.min(wanted, Math.min(byKeys, 64)));
     }
 
     /** Validates the CUDA-specific limits; returns the kernel name suffix "dt_hd". */
@@ -157,6 +169,25 @@ final class CudaAttention {
         if (bh == 0 || tq == 0) return;
         try (Tensor mask = floatMask(keyPadding)) {
             long[] a = args(q, k, v, out, null, mask);
+            int tk = k.size(2);
+            int splits = decodeSplits(bh, tk, cuda.multiprocessorCount());
+            if (tq <= DECODE_MAX_QUERIES && splits > 1) {
+                long chunk = (tk + splits - 1) / splits;
+                CachingAllocator.Block part = cuda.allocator().allocate(bh * splits * tq * (hd + 2L) * Float.BYTES);
+                try {
+                    cuda.kernel("attention", "attention_decode_split_" + variant)
+                            .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask)).ptr(part.pointer())
+                            .struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(splits).i64(chunk)
+                            .launch(cuda.stream(), bh * splits, DECODE_THREADS);
+                    cuda.kernel("attention", "attention_decode_combine_" + variant)
+                            .ptr(part.pointer()).ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i64(splits)
+                            .launch(cuda.stream(), bh, DECODE_THREADS);
+                } finally {
+                    // later work on this stream runs after both kernels, so the block may be reused at once
+                    cuda.allocator().release(part);
+                }
+                return;
+            }
             if (tq <= DECODE_MAX_QUERIES) {
                 cuda.kernel("attention", "attention_decode_" + variant)
                         .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask))

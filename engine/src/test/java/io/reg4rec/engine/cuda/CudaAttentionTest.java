@@ -138,6 +138,10 @@ class CudaAttentionTest {
                 try (Scope scope = Scope.open()) {
                     Tensor kCache = cpuRandom(t, seed += 10, -2, 2, batch, heads, tmax, hd), vCache = cpuRandom(t, seed += 10, -1, 1, batch, heads, tmax, hd);
                     Tensor gkCache = kCache.to(GPU), gvCache = vCache.to(GPU);
+                    // length 1000 takes the split-key path (decode_split + decode_combine), 129 and below the single pass
+                    int sms = ((CudaBackend) gkCache.backend()).multiprocessorCount();
+                    assertTrue(CudaAttention.decodeSplits((long) batch * heads, 1000, sms) > 1);
+                    assertEquals(1, CudaAttention.decodeSplits((long) batch * heads, 129, sms));
                     for (int len : new int[]{1, 7, 129, 1000}) {
                         for (int tq = 1; tq <= 4; tq++) {
                             for (boolean causal : new boolean[]{false, true}) {
