@@ -19,7 +19,8 @@ import jcuda.driver.CUdeviceptr;
  * forward of attention_mma.cu (64 query rows per block); everything else the tiled kernel with a block of R query rows, R the next power of two
  * of Tq capped at 64 (32 for head dim 128). Backward: short key sets with Tq <=
  * {@link #SHORT_BACKWARD_MAX_QUERIES} use the one-block-per-(b, h) short backward (dQ, dK, dV in one
- * kernel); the rest the tiled pair (dQ kernel, then dK/dV kernel).
+ * kernel); then BF16 with head dim 32 / 64 and aligned rows the tensor-core pair of attention_mma.cu;
+ * the rest the SIMT tiled pair (dQ kernel, then dK/dV kernel).
  */
 final class CudaAttention {
     static final int DECODE_MAX_QUERIES = 4;
@@ -119,7 +120,7 @@ final class CudaAttention {
     }
 
     /**
-     * Whether every row of q, k, v starts 16-byte aligned (offset and the batch, head, time strides
+     * Whether every row of the given BF16 operands starts 16-byte aligned (offset and the batch, head, time strides
      * multiples of 8 BF16 elements; device allocations are 256-byte aligned), as the tensor-core
      * forward's vector loads need.
      */
@@ -249,21 +250,24 @@ final class CudaAttention {
         try (Tensor mask = floatMask(keyPadding)) {
             long[] a = args(q, k, v, out, gradOut, mask);
             CUdeviceptr pq = cuda.pointer(q), pk = cuda.pointer(k), pv = cuda.pointer(v), pm = maskPointer(mask);
+            // tensor cores for aligned BF16 rows of head dim 32 / 64 (64 rows per block), else the SIMT pair
+            boolean mma = q.dtype() == DType.BF16 && hd <= 64 && mmaAligned(q, k, v, out, gradOut);
+            String family = mma ? "attention_mma" : "attention", prefix = mma ? "attention_mma_bwd_" : "attention_bwd_";
             if (tq > 0) {
-                int rows = rowsPerBlock(hd, tq);
+                int rows = mma ? MMA_ROWS : rowsPerBlock(hd, tq);
                 long tiles = (tq + rows - 1) / rows;
-                cuda.kernel("attention", "attention_bwd_dq_" + variant)
+                cuda.kernel(family, prefix + "dq_" + variant)
                         .ptr(pq).ptr(pk).ptr(pv).ptr(pm).ptr(cuda.pointer(out)).ptr(cuda.pointer(gradOut)).ptr(cuda.pointer(logSumExp))
                         .ptr(rowD.pointer()).ptr(cuda.pointer(gradQ)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(tiles)
-                        .launch(cuda.stream(), bh * tiles, rows * (hd / 16));
+                        .launch(cuda.stream(), bh * tiles, mma ? MMA_THREADS : rows * (hd / 16));
             }
             if (tk > 0) {
-                int rows = rowsPerBlock(hd, tk);
+                int rows = mma ? MMA_ROWS : rowsPerBlock(hd, tk);
                 long tiles = (tk + rows - 1) / rows;
-                cuda.kernel("attention", "attention_bwd_dkdv_" + variant)
+                cuda.kernel(family, prefix + "dkdv_" + variant)
                         .ptr(pq).ptr(pk).ptr(pv).ptr(pm).ptr(cuda.pointer(gradOut)).ptr(cuda.pointer(logSumExp)).ptr(rowD.pointer())
                         .ptr(cuda.pointer(gradK)).ptr(cuda.pointer(gradV)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(tiles)
-                        .launch(cuda.stream(), bh * tiles, rows * (hd / 16));
+                        .launch(cuda.stream(), bh * tiles, mma ? MMA_THREADS : rows * (hd / 16));
             }
         } finally {
             // later work on this stream runs after both kernels, so the block may be reused at once

@@ -169,7 +169,7 @@ class CudaAttentionTest {
     }
 
     @Test
-    void bf16RowsThatAreNot16ByteAlignedUseTheSimtForward() {
+    void bf16RowsThatAreNot16ByteAlignedUseTheSimtKernels() {
         assumeGpu();
         long seed = 3000;
         for (int hd : new int[]{64, 128}) {
@@ -191,6 +191,12 @@ class CudaAttentionTest {
                     String what = "unaligned bf16 hd" + hd + (causal ? " causal" : "");
                     assertClose(what + " out", cpu.out(), gpu.out(), tolerance(DType.BF16));
                     assertClose(what + " logSumExp", cpu.logSumExp(), gpu.logSumExp(), tolerance(DType.BF16));
+                    Tensor dOut = cpuRandom(DType.BF16, seed + 7, -1, 1, q.shape());
+                    Attention.Gradients cg = Attention.backward(q, k, v, pad, causal, scale, cpu.out(), dOut, cpu.logSumExp());
+                    Attention.Gradients gg = Attention.backward(gq, gk, gv, pad.to(GPU), causal, scale, gpu.out(), dOut.to(GPU), gpu.logSumExp());
+                    assertClose(what + " gradQ", cg.gradQ(), gg.gradQ(), tolerance(DType.BF16));
+                    assertClose(what + " gradK", cg.gradK(), gg.gradK(), tolerance(DType.BF16));
+                    assertClose(what + " gradV", cg.gradV(), gg.gradV(), tolerance(DType.BF16));
                 }
             }
         }
