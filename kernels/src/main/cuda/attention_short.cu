@@ -7,8 +7,9 @@
 //
 // Entry points, dt in {f32, bf16}, HD in {32, 64}; dynamic shared memory sized by the host
 // (CudaAttention#shortForwardSharedBytes / #shortBackwardSharedBytes, same formulas as below):
-//   attention_short_fwd_<dt>_<HD>(q, k, v, pad, out, lse, args, causal, scale, qChunks)
-//   attention_short_bwd_<dt>_<HD>(q, k, v, pad, out, gout, lse, gq, gk, gv, args, causal, scale)
+//   attention_short_fwd_<dt>_<HD>(q, k, v, pad, out, lse, args, causal, scale, vec, qChunks)
+//   attention_short_bwd_<dt>_<HD>(q, k, v, pad, out, gout, lse, gq, gk, gv, args, causal, scale, vec)
+// vec != 0: every row of q, k, v starts 16-byte aligned, so K, V and Q tiles load as 16-byte vectors.
 //
 // Threads. A block has 8 G threads (G a multiple of 4, at most 16); thread t is (group t / 8,
 // sub t % 8). Keys are padded to TKP = Tk rounded up to 8 (zero rows, masked). Shared-memory
@@ -54,14 +55,58 @@ __device__ __forceinline__ float dot4(const float4& x, const float4& y, float ac
 __device__ __forceinline__ const float4& f4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 
 // Rows [t0, t0 + count) of one (b, h) of a [.., T, HD] operand into sh[count][LDH] as fp32, zeros past T.
+// With vec (rows 16-byte aligned: CudaAttention#shortVectorLoads) 16-byte loads, else element loads;
+// either way each thread issues SHORT_LOADS_IN_FLIGHT loads before it stores, so their latencies overlap.
+#define SHORT_LOADS_IN_FLIGHT 4
 template <typename Tag, int HD>
-__device__ __forceinline__ void short_load_rows(float* sh, const typename Dt<Tag>::storage* base, long long timeStride,
-                                                long long t0, long long T, int count) {
-    constexpr int LDH = ShortTile<HD>::LDH;
-    for (int idx = threadIdx.x; idx < count * HD; idx += blockDim.x) {
-        int r = idx / HD, d = idx % HD;
-        long long t = t0 + r;
-        sh[r * LDH + d] = t < T ? Dt<Tag>::load(base[t * timeStride + d]) : 0.f;
+__device__ __forceinline__ void short_load_rows(float* __restrict__ sh, const typename Dt<Tag>::storage* __restrict__ base,
+                                                long long timeStride, long long t0, long long T, int count, bool vec) {
+    typedef typename Dt<Tag>::storage S;
+    constexpr int LDH = ShortTile<HD>::LDH, U = SHORT_LOADS_IN_FLIGHT;
+    if (vec) {
+        constexpr int V = 16 / sizeof(S), CH = HD / V;  // elements per chunk, chunks per row
+        const int n = count * CH;
+        for (int first = threadIdx.x; first < n; first += U * blockDim.x) {
+            uint4 x[U];
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const int idx = first + u * blockDim.x, r = idx / CH, ch = idx % CH;
+                x[u] = make_uint4(0u, 0u, 0u, 0u);
+                if (idx < n && t0 + r < T) x[u] = *reinterpret_cast<const uint4*>(base + (t0 + r) * timeStride + ch * V);
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const int idx = first + u * blockDim.x, r = idx / CH, ch = idx % CH;
+                if (idx >= n) continue;
+                float* dst = sh + r * LDH + ch * V;
+                if constexpr (V == 4) {
+                    *reinterpret_cast<float4*>(dst) = make_float4(__uint_as_float(x[u].x), __uint_as_float(x[u].y),
+                                                                  __uint_as_float(x[u].z), __uint_as_float(x[u].w));
+                } else {
+                    const uint32_t w[4] = {x[u].x, x[u].y, x[u].z, x[u].w};
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        dst[2 * e] = Dt<Tag>::load((S)(w[e] & 0xFFFFu));
+                        dst[2 * e + 1] = Dt<Tag>::load((S)(w[e] >> 16));
+                    }
+                }
+            }
+        }
+    } else {
+        const int n = count * HD;
+        for (int first = threadIdx.x; first < n; first += U * blockDim.x) {
+            float x[U];
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const int idx = first + u * blockDim.x, r = idx / HD, d = idx % HD;
+                x[u] = idx < n && t0 + r < T ? Dt<Tag>::load(base[(t0 + r) * timeStride + d]) : 0.f;
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const int idx = first + u * blockDim.x;
+                if (idx < n) sh[(idx / HD) * LDH + idx % HD] = x[u];
+            }
+        }
     }
 }
 
@@ -123,7 +168,7 @@ template <typename Tag, int HD>
 __device__ void attention_short_fwd(const typename Dt<Tag>::storage* __restrict__ q, const typename Dt<Tag>::storage* __restrict__ k,
                                     const typename Dt<Tag>::storage* __restrict__ v, const float* __restrict__ pad,
                                     typename Dt<Tag>::storage* __restrict__ out, float* __restrict__ lse, const AttnArgs& a,
-                                    int causal, float scale, long long qChunks) {
+                                    int causal, float scale, int vec, long long qChunks) {
     constexpr int LDH = ShortTile<HD>::LDH, DC = ShortTile<HD>::DC, RI = 4;
     extern __shared__ float4 shortSmem4[];
     float* smem = reinterpret_cast<float*>(shortSmem4);
@@ -143,9 +188,9 @@ __device__ void attention_short_fwd(const typename Dt<Tag>::storage* __restrict_
     float* vs = smem + (qkSize > pSize ? qkSize : pSize);   // [tkp][LDH]
     float* kb = vs + tkp * LDH;                             // [tkp]
 
-    short_load_rows<Tag, HD>(qs, q + b * a.q[0] + h * a.q[1], a.q[2], i0, a.tq, R);
-    short_load_rows<Tag, HD>(ks, k + b * a.k[0] + h * a.k[1], a.k[2], 0, a.tk, tkp);
-    short_load_rows<Tag, HD>(vs, v + b * a.v[0] + h * a.v[1], a.v[2], 0, a.tk, tkp);
+    short_load_rows<Tag, HD>(qs, q + b * a.q[0] + h * a.q[1], a.q[2], i0, a.tq, R, vec);
+    short_load_rows<Tag, HD>(ks, k + b * a.k[0] + h * a.k[1], a.k[2], 0, a.tk, tkp, vec);
+    short_load_rows<Tag, HD>(vs, v + b * a.v[0] + h * a.v[1], a.v[2], 0, a.tk, tkp, vec);
     for (int j = threadIdx.x; j < tkp; j += blockDim.x) kb[j] = key_bias(pad, a, b, j);
     __syncthreads();
 
@@ -225,7 +270,7 @@ __device__ void attention_short_bwd(const typename Dt<Tag>::storage* __restrict_
                                     const typename Dt<Tag>::storage* __restrict__ out, const typename Dt<Tag>::storage* __restrict__ gout,
                                     const float* __restrict__ lse, typename Dt<Tag>::storage* __restrict__ gq,
                                     typename Dt<Tag>::storage* __restrict__ gk, typename Dt<Tag>::storage* __restrict__ gv,
-                                    const AttnArgs& a, int causal, float scale) {
+                                    const AttnArgs& a, int causal, float scale, int vec) {
     constexpr int LDH = ShortTile<HD>::LDH, DC = ShortTile<HD>::DC, RI = 2;
     extern __shared__ float4 shortSmem4[];
     float* smem = reinterpret_cast<float*>(shortSmem4);
@@ -243,8 +288,8 @@ __device__ void attention_short_bwd(const typename Dt<Tag>::storage* __restrict_
     float* dss = ps + R * ldp;      // [R][ldp]  dS
     float* kb = dss + R * ldp;      // [tkp]
 
-    short_load_rows<Tag, HD>(ks, k + b * a.k[0] + h * a.k[1], a.k[2], 0, a.tk, tkp);
-    short_load_rows<Tag, HD>(vs, v + b * a.v[0] + h * a.v[1], a.v[2], 0, a.tk, tkp);
+    short_load_rows<Tag, HD>(ks, k + b * a.k[0] + h * a.k[1], a.k[2], 0, a.tk, tkp, vec);
+    short_load_rows<Tag, HD>(vs, v + b * a.v[0] + h * a.v[1], a.v[2], 0, a.tk, tkp, vec);
     for (int j = threadIdx.x; j < tkp; j += blockDim.x) kb[j] = key_bias(pad, a, b, j);
 
     float dk[4][4 * DC], dv[4][4 * DC];
@@ -392,14 +437,14 @@ __device__ void attention_short_bwd(const typename Dt<Tag>::storage* __restrict_
 #define ATTENTION_SHORT_ENTRIES(SUF, Tag, HD)                                                                                  \
     extern "C" __global__ void __launch_bounds__(128) attention_short_fwd_##SUF##_##HD(                                       \
         const Dt<Tag>::storage* q, const Dt<Tag>::storage* k, const Dt<Tag>::storage* v, const float* pad,                    \
-        Dt<Tag>::storage* out, float* lse, AttnArgs a, int causal, float scale, long long qChunks) {                          \
-        attention_short_fwd<Tag, HD>(q, k, v, pad, out, lse, a, causal, scale, qChunks);                                       \
+        Dt<Tag>::storage* out, float* lse, AttnArgs a, int causal, float scale, int vec, long long qChunks) {                 \
+        attention_short_fwd<Tag, HD>(q, k, v, pad, out, lse, a, causal, scale, vec, qChunks);                                  \
     }                                                                                                                          \
     extern "C" __global__ void __launch_bounds__(128) attention_short_bwd_##SUF##_##HD(                                       \
         const Dt<Tag>::storage* q, const Dt<Tag>::storage* k, const Dt<Tag>::storage* v, const float* pad,                    \
         const Dt<Tag>::storage* out, const Dt<Tag>::storage* gout, const float* lse, Dt<Tag>::storage* gq,                    \
-        Dt<Tag>::storage* gk, Dt<Tag>::storage* gv, AttnArgs a, int causal, float scale) {                                     \
-        attention_short_bwd<Tag, HD>(q, k, v, pad, out, gout, lse, gq, gk, gv, a, causal, scale);                              \
+        Dt<Tag>::storage* gk, Dt<Tag>::storage* gv, AttnArgs a, int causal, float scale, int vec) {                            \
+        attention_short_bwd<Tag, HD>(q, k, v, pad, out, gout, lse, gq, gk, gv, a, causal, scale, vec);                         \
     }
 
 ATTENTION_SHORT_ENTRIES(f32, float, 32)

@@ -125,9 +125,19 @@ final class CudaAttention {
      * forward's vector loads need.
      */
     static boolean mmaAligned(Tensor... ts) {
+        return rowsAligned(8, ts);
+    }
+
+    /** Whether the short kernels may load rows of q, k, v as 16-byte vectors (4 F32 or 8 BF16 elements). */
+    static boolean shortVectorLoads(Tensor q, Tensor k, Tensor v) {
+        return rowsAligned(16 / q.dtype().byteSize(), q, k, v);
+    }
+
+    /** Offsets and batch, head, time strides (of dims longer than 1) all multiples of {@code elements}. */
+    private static boolean rowsAligned(int elements, Tensor... ts) {
         for (Tensor t : ts) {
-            if (t.offset() % 8 != 0) return false;
-            for (int d = 0; d < 3; d++) if (t.size(d) > 1 && t.stride(d) % 8 != 0) return false;
+            if (t.offset() % elements != 0) return false;
+            for (int d = 0; d < 3; d++) if (t.size(d) > 1 && t.stride(d) % elements != 0) return false;
         }
         return true;
     }
@@ -203,7 +213,7 @@ final class CudaAttention {
                 allowSharedMemory(name, bytes);
                 cuda.kernel("attention_short", name)
                         .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask))
-                        .ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i64(chunks)
+                        .ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i32(shortVectorLoads(q, k, v) ? 1 : 0).i64(chunks)
                         .launch(cuda.stream(), bh * chunks, 1, 8 * groups, 1, bytes);
                 return;
             }
@@ -241,7 +251,7 @@ final class CudaAttention {
                 cuda.kernel("attention_short", name)
                         .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask)).ptr(cuda.pointer(out))
                         .ptr(cuda.pointer(gradOut)).ptr(cuda.pointer(logSumExp)).ptr(cuda.pointer(gradQ)).ptr(cuda.pointer(gradK))
-                        .ptr(cuda.pointer(gradV)).struct(a).i32(causal ? 1 : 0).f32((float) scale)
+                        .ptr(cuda.pointer(gradV)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i32(shortVectorLoads(q, k, v) ? 1 : 0)
                         .launch(cuda.stream(), bh, 1, 8 * groups, 1, bytes);
             }
             return;

@@ -169,34 +169,43 @@ class CudaAttentionTest {
     }
 
     @Test
-    void bf16RowsThatAreNot16ByteAlignedUseTheSimtKernels() {
+    void rowsThatAreNot16ByteAlignedUseElementLoads() {
         assumeGpu();
         long seed = 3000;
-        for (int hd : new int[]{64, 128}) {
-            for (boolean causal : new boolean[]{false, true}) {
-                try (Scope scope = Scope.open()) {
-                    int batch = 2, heads = 2, tq = 70, tk = 100;
-                    // views of [.., hd + 1] rows from element 1: offset 1, odd time strides
-                    Tensor wq = cpuRandom(DType.BF16, seed += 10, -2, 2, batch, heads, tq, hd + 1);
-                    Tensor wk = cpuRandom(DType.BF16, seed += 10, -2, 2, batch, heads, tk, hd + 1);
-                    Tensor wv = cpuRandom(DType.BF16, seed += 10, -1, 1, batch, heads, tk, hd + 1);
-                    Tensor q = wq.slice(3, 1, hd + 1), k = wk.slice(3, 1, hd + 1), v = wv.slice(3, 1, hd + 1);
-                    Tensor gq = wq.to(GPU).slice(3, 1, hd + 1), gk = wk.to(GPU).slice(3, 1, hd + 1), gv = wv.to(GPU).slice(3, 1, hd + 1);
-                    assertFalse(CudaAttention.mmaAligned(gq, gk, gv));
-                    assertTrue(CudaAttention.mmaAligned(q.contiguous(), k.contiguous(), v.contiguous()));
-                    Tensor pad = padding(seed, batch, tk, false);
-                    double scale = 1 / Math.sqrt(hd);
-                    Attention.Result cpu = Attention.forward(q, k, v, pad, causal, scale);
-                    Attention.Result gpu = Attention.forward(gq, gk, gv, pad.to(GPU), causal, scale);
-                    String what = "unaligned bf16 hd" + hd + (causal ? " causal" : "");
-                    assertClose(what + " out", cpu.out(), gpu.out(), tolerance(DType.BF16));
-                    assertClose(what + " logSumExp", cpu.logSumExp(), gpu.logSumExp(), tolerance(DType.BF16));
-                    Tensor dOut = cpuRandom(DType.BF16, seed + 7, -1, 1, q.shape());
-                    Attention.Gradients cg = Attention.backward(q, k, v, pad, causal, scale, cpu.out(), dOut, cpu.logSumExp());
-                    Attention.Gradients gg = Attention.backward(gq, gk, gv, pad.to(GPU), causal, scale, gpu.out(), dOut.to(GPU), gpu.logSumExp());
-                    assertClose(what + " gradQ", cg.gradQ(), gg.gradQ(), tolerance(DType.BF16));
-                    assertClose(what + " gradK", cg.gradK(), gg.gradK(), tolerance(DType.BF16));
-                    assertClose(what + " gradV", cg.gradV(), gg.gradV(), tolerance(DType.BF16));
+        // (head dim, Tk): BF16 64 / 128 over 100 keys take the SIMT forward and backward instead of the
+        // tensor-core ones; 32 over 50 keys the short-key kernels with element loads (F32 and BF16)
+        int[][] cases = {{64, 100}, {128, 100}, {32, 50}};
+        for (DType t : new DType[]{DType.BF16, DType.F32}) {
+            for (int[] c : cases) {
+                int hd = c[0], tk = c[1];
+                if (t == DType.F32 && tk > CudaAttention.SHORT_MAX_KEYS) continue;
+                for (boolean causal : new boolean[]{false, true}) {
+                    try (Scope scope = Scope.open()) {
+                        int batch = 2, heads = 2, tq = 70;
+                        // views of [.., hd + 1] rows from element 1: offset 1, odd time strides
+                        Tensor wq = cpuRandom(t, seed += 10, -2, 2, batch, heads, tq, hd + 1);
+                        Tensor wk = cpuRandom(t, seed += 10, -2, 2, batch, heads, tk, hd + 1);
+                        Tensor wv = cpuRandom(t, seed += 10, -1, 1, batch, heads, tk, hd + 1);
+                        Tensor q = wq.slice(3, 1, hd + 1), k = wk.slice(3, 1, hd + 1), v = wv.slice(3, 1, hd + 1);
+                        Tensor gq = wq.to(GPU).slice(3, 1, hd + 1), gk = wk.to(GPU).slice(3, 1, hd + 1), gv = wv.to(GPU).slice(3, 1, hd + 1);
+                        assertFalse(CudaAttention.mmaAligned(gq, gk, gv));
+                        assertFalse(CudaAttention.shortVectorLoads(gq, gk, gv));
+                        assertTrue(CudaAttention.mmaAligned(q.contiguous(), k.contiguous(), v.contiguous()));
+                        Tensor pad = padding(seed, batch, tk, false);
+                        double scale = 1 / Math.sqrt(hd);
+                        Attention.Result cpu = Attention.forward(q, k, v, pad, causal, scale);
+                        Attention.Result gpu = Attention.forward(gq, gk, gv, pad.to(GPU), causal, scale);
+                        String what = "unaligned " + t + " hd" + hd + " Tk" + tk + (causal ? " causal" : "");
+                        double tol = tolerance(t);
+                        assertClose(what + " out", cpu.out(), gpu.out(), tol);
+                        assertClose(what + " logSumExp", cpu.logSumExp(), gpu.logSumExp(), tol);
+                        Tensor dOut = cpuRandom(t, seed + 7, -1, 1, q.shape());
+                        Attention.Gradients cg = Attention.backward(q, k, v, pad, causal, scale, cpu.out(), dOut, cpu.logSumExp());
+                        Attention.Gradients gg = Attention.backward(gq, gk, gv, pad.to(GPU), causal, scale, gpu.out(), dOut.to(GPU), gpu.logSumExp());
+                        assertClose(what + " gradQ", cg.gradQ(), gg.gradQ(), tol);
+                        assertClose(what + " gradK", cg.gradK(), gg.gradK(), tol);
+                        assertClose(what + " gradV", cg.gradV(), gg.gradV(), tol);
+                    }
                 }
             }
         }
