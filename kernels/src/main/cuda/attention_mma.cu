@@ -52,6 +52,29 @@ __device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
     return r;
 }
 
+// Row-major bf16 tile in shared memory: rows of HD elements padded by 8 (16 bytes), so fragment
+// word loads (row 8 n + g, word w + t) and ldmatrix row addresses hit distinct banks.
+template <int HD>
+struct MmaRowTile {
+    static constexpr int W = HD / 2 + 4;  // 32-bit words per row
+};
+
+// Rows [t0, t0 + 64) of one (b, h) of a [.., T, HD] bf16 operand into tile[64][W] (zeros past T)
+// with cp.async, so every 16-byte copy of the tile is in flight at once; the caller waits
+// (cp_async_wait<0>) and synchronises.
+template <int HD>
+__device__ __forceinline__ void mma_load_rows(uint32_t* tile, const bf16_t* base, long long timeStride, long long t0, long long T) {
+    constexpr int CH = HD / 8, W = MmaRowTile<HD>::W;
+    const uint32_t dst = (uint32_t)__cvta_generic_to_shared(tile);
+#pragma unroll
+    for (int it = 0; it < 64 * CH / MMA_THREADS; it++) {
+        const int idx = threadIdx.x + it * MMA_THREADS, r = idx / CH, ch = idx % CH;
+        const long long row = t0 + r;
+        const bool inside = row < T;
+        cp_async_16(dst + (uint32_t)((r * W + 4 * ch) * 4), base + (inside ? row * timeStride + 8 * ch : 0), inside ? 16 : 0);
+    }
+}
+
 template <int HD>
 __device__ void attention_mma_fwd(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
                                   const float* __restrict__ pad, bf16_t* __restrict__ out, float* __restrict__ lse,
@@ -106,25 +129,34 @@ __device__ void attention_mma_fwd(const bf16_t* __restrict__ q, const bf16_t* __
 
     for (long long k0 = 0; k0 < kEnd; k0 += MMA_KEYS) {
         __syncthreads();  // the previous tile is consumed
-        // 16-byte chunks; consecutive threads take consecutive keys of one chunk column, so the
-        // transposed 16-bit stores into V^T fall on distinct banks.
-        for (int idx = threadIdx.x; idx < MMA_KEYS * T::CHUNKS; idx += MMA_THREADS) {
-            const int r = idx % MMA_KEYS, ch = idx / MMA_KEYS;
-            const long long j = k0 + r;
-            uint4 kv = make_uint4(0u, 0u, 0u, 0u), vv = make_uint4(0u, 0u, 0u, 0u);
-            if (j < a.tk) {
-                kv = *reinterpret_cast<const uint4*>(kb + j * a.k[2] + 8 * ch);
-                vv = *reinterpret_cast<const uint4*>(vb + j * a.v[2] + 8 * ch);
-            }
-            *reinterpret_cast<uint4*>(&ks[r * T::KW + 4 * ch]) = kv;
-            const uint32_t w[4] = {vv.x, vv.y, vv.z, vv.w};
+        // K row-major by cp.async (all copies in flight); V transposed through registers: 16-byte
+        // chunks, consecutive threads taking consecutive keys of one chunk column so the 16-bit stores
+        // into V^T fall on distinct banks; at most 2 loads per thread are issued before their stores (registers).
+        mma_load_rows<HD>(ks, kb, a.k[2], k0, a.tk);
+        cp_async_commit();
+        constexpr int V_LOADS = MMA_KEYS * T::CHUNKS / MMA_THREADS, V_BATCH = V_LOADS < 2 ? V_LOADS : 2;
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                vtHalf[(8 * ch + 2 * e) * (2 * T::VW) + r] = (bf16_t)(w[e] & 0xFFFFu);
-                vtHalf[(8 * ch + 2 * e + 1) * (2 * T::VW) + r] = (bf16_t)(w[e] >> 16);
+        for (int it0 = 0; it0 < V_LOADS; it0 += V_BATCH) {
+            uint4 vv[V_BATCH];
+#pragma unroll
+            for (int u = 0; u < V_BATCH; u++) {
+                const int idx = threadIdx.x + (it0 + u) * MMA_THREADS, r = idx % MMA_KEYS, ch = idx / MMA_KEYS;
+                const long long j = k0 + r;
+                vv[u] = j < a.tk ? *reinterpret_cast<const uint4*>(vb + j * a.v[2] + 8 * ch) : make_uint4(0u, 0u, 0u, 0u);
+            }
+#pragma unroll
+            for (int u = 0; u < V_BATCH; u++) {
+                const int idx = threadIdx.x + (it0 + u) * MMA_THREADS, r = idx % MMA_KEYS, ch = idx / MMA_KEYS;
+                const uint32_t w[4] = {vv[u].x, vv[u].y, vv[u].z, vv[u].w};
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    vtHalf[(8 * ch + 2 * e) * (2 * T::VW) + r] = (bf16_t)(w[e] & 0xFFFFu);
+                    vtHalf[(8 * ch + 2 * e + 1) * (2 * T::VW) + r] = (bf16_t)(w[e] >> 16);
+                }
             }
         }
         for (int j = threadIdx.x; j < MMA_KEYS; j += MMA_THREADS) kbias[j] = key_bias(pad, a, b, k0 + j);
+        cp_async_wait<0>();
         __syncthreads();
 
         // S = Q K^T: B fragment of n-tile n, k-step kk: key 8 n + g, dims 16 kk + 2 t (+1) and + 8.
@@ -211,26 +243,6 @@ __device__ void attention_mma_fwd(const bf16_t* __restrict__ q, const bf16_t* __
 }
 
 // ---------------------------------------------------------------- backward (HD 32 and 64)
-
-// Row-major bf16 tile in shared memory: rows of HD elements padded by 8 (16 bytes), so fragment
-// word loads (row 8 n + g, word w + t) and ldmatrix row addresses hit distinct banks.
-template <int HD>
-struct MmaRowTile {
-    static constexpr int W = HD / 2 + 4;  // 32-bit words per row
-};
-
-// Rows [t0, t0 + 64) of one (b, h) of a [.., T, HD] bf16 operand into tile[64][W] (zeros past T).
-template <int HD>
-__device__ __forceinline__ void mma_load_rows(uint32_t* tile, const bf16_t* base, long long timeStride, long long t0, long long T) {
-    constexpr int CH = HD / 8, W = MmaRowTile<HD>::W;
-    for (int idx = threadIdx.x; idx < 64 * CH; idx += MMA_THREADS) {
-        const int r = idx / CH, ch = idx % CH;
-        const long long row = t0 + r;
-        uint4 x = make_uint4(0u, 0u, 0u, 0u);
-        if (row < T) x = *reinterpret_cast<const uint4*>(base + row * timeStride + 8 * ch);
-        *reinterpret_cast<uint4*>(tile + r * W + 4 * ch) = x;
-    }
-}
 
 // A fragments (16 rows x HD, k-step kk) of rows r0 = row for half 0 and r0 + 8 for half 1 of a
 // global bf16 operand; rows at or past T give zeros.
@@ -347,7 +359,9 @@ __device__ void attention_mma_bwd_dq(const bf16_t* __restrict__ q, const bf16_t*
         __syncthreads();
         mma_load_rows<HD>(ks, k + b * a.k[0] + h * a.k[1], a.k[2], k0, a.tk);
         mma_load_rows<HD>(vs, v + b * a.v[0] + h * a.v[1], a.v[2], k0, a.tk);
+        cp_async_commit();
         for (int j = threadIdx.x; j < 64; j += MMA_THREADS) kbias[j] = key_bias(pad, a, b, k0 + j);
+        cp_async_wait<0>();
         __syncthreads();
 
         float s[8][4], dp[8][4];
@@ -436,11 +450,13 @@ __device__ void attention_mma_bwd_dkdv(const bf16_t* __restrict__ q, const bf16_
         __syncthreads();
         mma_load_rows<HD>(qs, q + b * a.q[0] + h * a.q[1], a.q[2], t0, a.tq);
         mma_load_rows<HD>(gs, gout + b * a.g[0] + h * a.g[1], a.g[2], t0, a.tq);
+        cp_async_commit();
         for (int r = threadIdx.x; r < 64; r += MMA_THREADS) {
             const long long i = t0 + r;
             lse2s[r] = i < a.tq ? lse[bh * a.tq + i] * LOG2E : -INFINITY;
             ds[r] = i < a.tq ? rowD[bh * a.tq + i] : 0.f;
         }
+        cp_async_wait<0>();
         __syncthreads();
 
         float s[8][4], dp[8][4];
