@@ -23,7 +23,7 @@
 // Forward: a block per (b, h, chunk of R = 4 G query rows); grid B H qChunks. K, V, the key mask and
 //   the chunk's Q are loaded to shared memory; after the scores are in registers, P (normalised)
 //   replaces Q and K in shared memory, then O = P V.
-// Backward: a block per (b, h), looping over chunks of R = 2 G query rows, so dK and dV stay in
+// Backward: a block per (b, h), looping over chunks of R = 2 G query rows (G when Tq <= G), so dK and dV stay in
 //   registers over every query and each gradient element has one writer (no atomics). Per chunk:
 //   Q and dO to shared memory and D_i = dO_i . O_i (while loading); S and dP; P = exp(S - lse) and
 //   dS = P (dP - D) to shared memory; dQ = scale dS K stored; dV += P^T dO and dK += dS^T Q.
@@ -275,7 +275,9 @@ __device__ void attention_short_bwd(const typename Dt<Tag>::storage* __restrict_
     extern __shared__ float4 shortSmem4[];
     float* smem = reinterpret_cast<float*>(shortSmem4);
     const int G = blockDim.x >> 3, g = threadIdx.x >> 3, sub = threadIdx.x & 7;
-    const int R = RI * G, tkp = short_tkp(a.tk), ldp = tkp + 4, njj = tkp / 8;
+    // rows per chunk: RI G, or fewer whole groups of G when Tq is short (less shared memory)
+    const int riUsed = (int)((a.tq + G - 1) / G < RI ? (a.tq + G - 1) / G : RI), R = riUsed * G;
+    const int tkp = short_tkp(a.tk), ldp = tkp + 4, njj = tkp / 8;
     const long long bh = blockIdx.x, b = bh / a.heads, h = bh % a.heads;
     const long long shift = a.tk - a.tq;
     const float c = scale * LOG2E;
@@ -326,8 +328,10 @@ __device__ void attention_short_bwd(const typename Dt<Tag>::storage* __restrict_
                     gv_ = Dt<Tag>::load(gb[i * a.g[2] + d]);
                     part = fmaf(gv_, Dt<Tag>::load(ob[i * a.o[2] + d]), part);
                 }
-                qs[r * LDH + d] = qv;
-                gs[r * LDH + d] = gv_;
+                if (ii < riUsed) {
+                    qs[r * LDH + d] = qv;
+                    gs[r * LDH + d] = gv_;
+                }
             }
             rowD[ii] = sub_sum<8>(part);
             lse2[ii] = i < a.tq ? lse[bh * a.tq + i] * LOG2E : -INFINITY;
@@ -377,8 +381,10 @@ __device__ void attention_short_bwd(const typename Dt<Tag>::storage* __restrict_
                     const int j = sub + 8 * jj;
                     const bool visible = rowLive && kb[j] == 0.f && (!causal || j <= i + shift);
                     const float p = visible ? exp2f(fmaf(s[ii][jj], c, -lse2[ii])) : 0.f;
-                    ps[r * ldp + j] = p;
-                    dss[r * ldp + j] = p * (dp[ii][jj] - rowD[ii]);
+                    if (ii < riUsed) {
+                        ps[r * ldp + j] = p;
+                        dss[r * ldp + j] = p * (dp[ii][jj] - rowD[ii]);
+                    }
                 }
             }
         }

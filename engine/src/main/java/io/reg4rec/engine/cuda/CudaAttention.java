@@ -33,7 +33,7 @@ final class CudaAttention {
     /** The short backward runs one block per (b, h) over every query: beyond this the tiled pair has more parallelism. */
     static final int SHORT_BACKWARD_MAX_QUERIES = 512;
     /** The most dynamic shared memory a short kernel asks for (head dim 64, 64 keys): above the default 48 KiB. */
-    private static final int SHORT_MAX_SHARED_BYTES = shortBackwardSharedBytes(64, SHORT_MAX_KEYS, 16);
+    private static final int SHORT_MAX_SHARED_BYTES = shortBackwardSharedBytes(64, 32, SHORT_MAX_KEYS, 16);
 
     private final java.util.Set<String> sharedMemoryRaised = new java.util.HashSet<>();
 
@@ -104,9 +104,9 @@ final class CudaAttention {
         return Float.BYTES * (Math.max((rows + tkp) * ldh, rows * (tkp + 4)) + tkp * ldh + tkp);
     }
 
-    /** attention_short.cu's backward layout: K, V, Q, dO, P, dS and the key mask. */
-    static int shortBackwardSharedBytes(int hd, int tk, int groups) {
-        int tkp = roundUp(tk, 8), ldh = hd + 4, rows = 2 * groups;
+    /** attention_short.cu's backward layout: K, V, Q, dO, P, dS and the key mask; chunks of 2 groups' rows, 1 when Tq fits. */
+    static int shortBackwardSharedBytes(int hd, int tq, int tk, int groups) {
+        int tkp = roundUp(tk, 8), ldh = hd + 4, rows = groups * Math.min(2, (tq + groups - 1) / groups);
         return Float.BYTES * (2 * tkp * ldh + 2 * rows * ldh + 2 * rows * (tkp + 4) + tkp);
     }
 
@@ -245,7 +245,7 @@ final class CudaAttention {
         if (tq >= 1 && tq <= SHORT_BACKWARD_MAX_QUERIES && shortKeys(hd, tk)) {
             try (Tensor mask = floatMask(keyPadding)) {
                 long[] a = args(q, k, v, out, gradOut, mask);
-                int groups = shortBackwardGroups(tq, tk), bytes = shortBackwardSharedBytes(hd, tk, groups);
+                int groups = shortBackwardGroups(tq, tk), bytes = shortBackwardSharedBytes(hd, tq, tk, groups);
                 String name = "attention_short_bwd_" + variant;
                 allowSharedMemory(name, bytes);
                 cuda.kernel("attention_short", name)
