@@ -6,21 +6,26 @@ import io.reg4rec.engine.Tensor;
 import jcuda.driver.CUdeviceptr;
 
 /**
- * Launches the fused attention kernels of attention.cu (the file's header describes the work
- * split) for one {@link CudaBackend}. Every argument is checked here, before any launch: dtype F32
- * or BF16, head dim one of {@link Attention#CUDA_HEAD_DIMS}, shapes and strides per
- * {@link Attention}. A keyPadding mask that is not F32 is converted to a temporary F32 copy
- * (nonzero stays nonzero for every dtype the CUDA backend holds).
+ * Launches the fused attention kernels (attention.cu, attention_short.cu, attention_mma.cu; each
+ * file's header describes its work split) for one {@link CudaBackend}. Every argument is checked
+ * here, before any launch: dtype F32 or BF16, head dim one of {@link Attention#CUDA_HEAD_DIMS},
+ * shapes and strides per {@link Attention}. A keyPadding mask that is not F32 is converted to a
+ * temporary F32 copy (nonzero stays nonzero for every dtype the CUDA backend holds).
  *
- * <p>Kernel choice, forward: Tq <= {@link #DECODE_MAX_QUERIES} uses the decode kernel (keys split
- * over warps, and over blocks per {@link #decodeSplits} with a combine pass when B*H is small); otherwise short key sets (1 <= Tk <= {@link #SHORT_MAX_KEYS}, head dim 32 or 64: the
- * model's shapes) use attention_short.cu (K and V of a (b, h) whole in shared memory, exact
- * softmax); longer BF16 inputs with 16-byte aligned rows ({@link #mmaAligned}) the tensor-core
- * forward of attention_mma.cu (64 query rows per block); everything else the tiled kernel with a block of R query rows, R the next power of two
- * of Tq capped at 64 (32 for head dim 128). Backward: short key sets with Tq <=
- * {@link #SHORT_BACKWARD_MAX_QUERIES} use the one-block-per-(b, h) short backward (dQ, dK, dV in one
- * kernel); then BF16 with head dim 32 / 64 and aligned rows the tensor-core pair of attention_mma.cu;
- * the rest the SIMT tiled pair (dQ kernel, then dK/dV kernel).
+ * <p>Kernel choice, forward, first match:
+ * <ol>
+ * <li>Tq <= {@link #DECODE_MAX_QUERIES}: attention.cu's decode kernel (keys over warps; over
+ *     blocks too, with a combine pass, when B*H is small: {@link #decodeSplits});
+ * <li>1 <= Tk <= {@link #SHORT_MAX_KEYS} and head dim 32 or 64 (the model's shapes):
+ *     attention_short.cu (K and V of a (b, h) whole in shared memory, exact softmax);
+ * <li>BF16 with 16-byte aligned rows ({@link #mmaAligned}): attention_mma.cu's tensor-core forward;
+ * <li>otherwise attention.cu's tiled SIMT forward, R query rows per block (R the next power of two
+ *     of Tq, capped at 64; 32 for head dim 128).
+ * </ol>
+ * Backward: the short kernel (dQ, dK, dV in one block per (b, h)) under rule 2 with Tq <=
+ * {@link #SHORT_BACKWARD_MAX_QUERIES}; then BF16, head dim 32 or 64, aligned rows of q, k, v, out
+ * and gradOut: attention_mma.cu's tensor-core pair; otherwise attention.cu's SIMT pair (dQ and D,
+ * then dK / dV).
  */
 final class CudaAttention {
     static final int DECODE_MAX_QUERIES = 4;

@@ -21,7 +21,13 @@ import static org.junit.jupiter.api.Assertions.*;
  * <p>Tolerances, per element: |gpu - cpu| <= tol * (|cpu| + max |cpu| over the tensor), with
  * tol = 1e-4 for F32 (fp32 accumulation in a different order than the CPU's double) and 2e-2 for
  * BF16 (outputs and gradients are rounded to bf16, 2^-8 relative, and the backward's D = dO . O
- * uses the rounded output on each side). Inputs are uniform in [-1, 1) or [-2, 2).
+ * uses the rounded output on each side; the tensor-core kernels also round P and dS to bf16 for
+ * their second products, as FlashAttention does). Inputs are uniform in [-1, 1) or [-2, 2).
+ *
+ * <p>Which kernel each case reaches (CudaAttention's dispatch): Tq <= 4 the decode kernel (split
+ * over blocks for the 1000-key cache); Tk <= 64 with head dim 32 / 64 the short-key kernels (the
+ * model's shapes, 63 / 64 / 65-key boundaries); longer BF16 the tensor-core kernels (backward for
+ * head dims 32 / 64); F32, head dim 128 (BF16 backward) and unaligned BF16 rows the SIMT tiled kernels.
  */
 @Tag("gpu")
 class CudaAttentionTest {
