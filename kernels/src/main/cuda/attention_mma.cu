@@ -13,13 +13,15 @@
 // Forward work split: a 1-D grid of B H qTiles blocks of 128 threads; a block owns one (b, h) and 64
 // consecutive query rows, warp w rows 16 w .. 16 w + 15 of them, held as mma A fragments in
 // registers for the whole kernel (loaded once from global memory). Keys go through shared memory in
-// tiles of 64: K row-major and V transposed (V^T[dim][key]), both as bf16 with rows padded by 8
-// elements so each fragment load (one 32-bit word per lane) hits 32 distinct banks. Per tile a warp
-// computes S = Q K^T (16 x 64, fp32 accumulators: thread (g = lane / 4, t = lane % 4) holds rows
-// g and g + 8, keys 8 n + 2 t, 8 n + 2 t + 1 of each n-tile), scales and masks it, updates its
-// running max / sum per row (max over the 4 lanes of a row by xor-shuffles; the sum stays
-// per-lane until the end), rescales the O accumulators, converts P to bf16 A fragments in place
-// (the accumulator layout of two adjacent n-tiles is the A layout of one 16-key k-step) and adds
+// tiles of 64 rows of K and of V, row-major bf16 with rows padded by 8 elements (so fragment word
+// loads and ldmatrix rows hit distinct banks), copied by cp.async: with head dim <= 64 two stages,
+// the next tile's copies in flight while this one is used. Per tile a warp computes S = Q K^T
+// (16 x 64, fp32 accumulators: thread (g = lane / 4, t = lane % 4) holds rows g and g + 8, keys
+// 8 n + 2 t, 8 n + 2 t + 1 of each n-tile), scales and masks it, updates its running max / sum
+// per row (max over the 4 lanes of a row by xor-shuffles; the sum stays per-lane until the end),
+// rescales the O accumulators, converts P to bf16 A fragments in place (the accumulator layout of
+// two adjacent n-tiles is the A layout of one 16-key k-step) and adds P V, V's B fragments read
+// transposed by ldmatrix.trans.
 // P V. With causal the key loop stops after the block's last row's last visible key.
 // Scores, softmax and accumulation are fp32; P is rounded to bf16 for the P V product (as in
 // FlashAttention); out = O / l is rounded once on store; lse = m + log l per row.
@@ -35,15 +37,9 @@
 #define MMA_ROWS 64
 #define MMA_KEYS 64
 #define MMA_THREADS 128
-
-template <int HD>
-struct MmaAttnTile {
-    static constexpr int KW = HD / 2 + 4;        // 32-bit words per shared K row
-    static constexpr int VW = MMA_KEYS / 2 + 4;  // 32-bit words per shared V^T row
-    static constexpr int KSTEPS = HD / 16;       // k-steps of S = Q K^T
-    static constexpr int DTILES = HD / 8;        // n-tiles of O
-    static constexpr int CHUNKS = HD / 8;        // 16-byte chunks per global row
-};
+// Forward K / V pipeline depth: two stages (next tile in flight during this one) while they fit the
+// 48 KiB of static shared memory.
+#define MMA_FWD_STAGES(HD) ((HD) <= 64 ? 2 : 1)
 
 // Two floats as a bf16x2 word, lo in the low half (round to nearest even).
 __device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
@@ -74,175 +70,6 @@ __device__ __forceinline__ void mma_load_rows(uint32_t* tile, const bf16_t* base
         cp_async_16(dst + (uint32_t)((r * W + 4 * ch) * 4), base + (inside ? row * timeStride + 8 * ch : 0), inside ? 16 : 0);
     }
 }
-
-template <int HD>
-__device__ void attention_mma_fwd(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
-                                  const float* __restrict__ pad, bf16_t* __restrict__ out, float* __restrict__ lse,
-                                  const AttnArgs& a, int causal, float scale, long long qTiles) {
-    using T = MmaAttnTile<HD>;
-    __shared__ __align__(16) uint32_t ks[MMA_KEYS * T::KW];
-    __shared__ __align__(16) uint32_t vt[HD * T::VW];
-    __shared__ float kbias[MMA_KEYS];
-    bf16_t* vtHalf = reinterpret_cast<bf16_t*>(vt);
-
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const long long tile = blockIdx.x % qTiles, bh = blockIdx.x / qTiles;
-    const long long b = bh / a.heads, h = bh % a.heads;
-    const long long i0 = tile * MMA_ROWS;
-    const long long shift = a.tk - a.tq;
-    const float c = scale * LOG2E;
-    long long rowIndex[2];
-    rowIndex[0] = i0 + 16 * warp + g;
-    rowIndex[1] = rowIndex[0] + 8;
-
-    // Q A fragments: k-step kk, register 0: row g, dims 16 kk + 2 t (+1); 1: row g + 8; 2, 3: dims + 8.
-    uint32_t qa[T::KSTEPS][4];
-    {
-        const bf16_t* qb = q + b * a.q[0] + h * a.q[1];
-#pragma unroll
-        for (int half = 0; half < 2; half++) {
-            const long long i = rowIndex[half];
-            const uint32_t* row = reinterpret_cast<const uint32_t*>(qb + (i < a.tq ? i : 0) * a.q[2]);
-#pragma unroll
-            for (int kk = 0; kk < T::KSTEPS; kk++) {
-                qa[kk][half] = i < a.tq ? row[8 * kk + t] : 0u;
-                qa[kk][half + 2] = i < a.tq ? row[8 * kk + 4 + t] : 0u;
-            }
-        }
-    }
-
-    float o[T::DTILES][4];
-#pragma unroll
-    for (int n = 0; n < T::DTILES; n++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) o[n][e] = 0.f;
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
-
-    long long kEnd = a.tk;
-    if (causal) {
-        long long lastRow = (i0 + MMA_ROWS < a.tq ? i0 + MMA_ROWS : a.tq) - 1;
-        long long limit = lastRow + shift + 1;
-        kEnd = limit < 0 ? 0 : (limit < kEnd ? limit : kEnd);
-    }
-    const bf16_t* kb = k + b * a.k[0] + h * a.k[1];
-    const bf16_t* vb = v + b * a.v[0] + h * a.v[1];
-
-    for (long long k0 = 0; k0 < kEnd; k0 += MMA_KEYS) {
-        __syncthreads();  // the previous tile is consumed
-        // K row-major by cp.async (all copies in flight); V transposed through registers: 16-byte
-        // chunks, consecutive threads taking consecutive keys of one chunk column so the 16-bit stores
-        // into V^T fall on distinct banks; at most 2 loads per thread are issued before their stores (registers).
-        mma_load_rows<HD>(ks, kb, a.k[2], k0, a.tk);
-        cp_async_commit();
-        constexpr int V_LOADS = MMA_KEYS * T::CHUNKS / MMA_THREADS, V_BATCH = V_LOADS < 2 ? V_LOADS : 2;
-#pragma unroll
-        for (int it0 = 0; it0 < V_LOADS; it0 += V_BATCH) {
-            uint4 vv[V_BATCH];
-#pragma unroll
-            for (int u = 0; u < V_BATCH; u++) {
-                const int idx = threadIdx.x + (it0 + u) * MMA_THREADS, r = idx % MMA_KEYS, ch = idx / MMA_KEYS;
-                const long long j = k0 + r;
-                vv[u] = j < a.tk ? *reinterpret_cast<const uint4*>(vb + j * a.v[2] + 8 * ch) : make_uint4(0u, 0u, 0u, 0u);
-            }
-#pragma unroll
-            for (int u = 0; u < V_BATCH; u++) {
-                const int idx = threadIdx.x + (it0 + u) * MMA_THREADS, r = idx % MMA_KEYS, ch = idx / MMA_KEYS;
-                const uint32_t w[4] = {vv[u].x, vv[u].y, vv[u].z, vv[u].w};
-#pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    vtHalf[(8 * ch + 2 * e) * (2 * T::VW) + r] = (bf16_t)(w[e] & 0xFFFFu);
-                    vtHalf[(8 * ch + 2 * e + 1) * (2 * T::VW) + r] = (bf16_t)(w[e] >> 16);
-                }
-            }
-        }
-        for (int j = threadIdx.x; j < MMA_KEYS; j += MMA_THREADS) kbias[j] = key_bias(pad, a, b, k0 + j);
-        cp_async_wait<0>();
-        __syncthreads();
-
-        // S = Q K^T: B fragment of n-tile n, k-step kk: key 8 n + g, dims 16 kk + 2 t (+1) and + 8.
-        float s[MMA_KEYS / 8][4];
-#pragma unroll
-        for (int n = 0; n < MMA_KEYS / 8; n++) {
-#pragma unroll
-            for (int e = 0; e < 4; e++) s[n][e] = 0.f;
-#pragma unroll
-            for (int kk = 0; kk < T::KSTEPS; kk++) {
-                const uint32_t bfrag[2] = {ks[(8 * n + g) * T::KW + 8 * kk + t], ks[(8 * n + g) * T::KW + 8 * kk + 4 + t]};
-                mma_16x8<KIND_BF16>(s[n], qa[kk], bfrag);
-            }
-        }
-
-        // Scale, mask, online softmax per row (half 0: row g, elements 0, 1; half 1: row g + 8, elements 2, 3).
-#pragma unroll
-        for (int half = 0; half < 2; half++) {
-            const long long limit = causal ? rowIndex[half] + shift : a.tk;
-            float tileMax = -INFINITY;
-#pragma unroll
-            for (int n = 0; n < MMA_KEYS / 8; n++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    const int jl = 8 * n + 2 * t + e;
-                    float x = fmaf(s[n][2 * half + e], c, kbias[jl]);
-                    if (k0 + jl > limit) x = -INFINITY;
-                    s[n][2 * half + e] = x;
-                    tileMax = fmaxf(tileMax, x);
-                }
-            tileMax = fmaxf(tileMax, __shfl_xor_sync(0xFFFFFFFFu, tileMax, 1));
-            tileMax = fmaxf(tileMax, __shfl_xor_sync(0xFFFFFFFFu, tileMax, 2));
-            const float mNew = fmaxf(m[half], tileMax);
-            const bool none = mNew == -INFINITY;  // nothing visible to this row yet
-            const float alpha = none ? 1.f : exp2f(m[half] - mNew);
-            float sum = 0.f;
-#pragma unroll
-            for (int n = 0; n < MMA_KEYS / 8; n++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    const float p = none ? 0.f : exp2f(s[n][2 * half + e] - mNew);
-                    s[n][2 * half + e] = p;
-                    sum += p;
-                }
-            l[half] = fmaf(l[half], alpha, sum);
-            m[half] = mNew;
-#pragma unroll
-            for (int n = 0; n < T::DTILES; n++) {
-                o[n][2 * half] *= alpha;
-                o[n][2 * half + 1] *= alpha;
-            }
-        }
-
-        // O += P V: k-step kk covers keys 16 kk .. 16 kk + 15 = n-tiles 2 kk and 2 kk + 1 of S;
-        // B fragment of dim tile n: V^T row 8 n + g, keys 16 kk + 2 t (+1) and + 8.
-#pragma unroll
-        for (int kk = 0; kk < MMA_KEYS / 16; kk++) {
-            const uint32_t pa[4] = {pack_bf16x2(s[2 * kk][0], s[2 * kk][1]), pack_bf16x2(s[2 * kk][2], s[2 * kk][3]),
-                                    pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]), pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-#pragma unroll
-            for (int n = 0; n < T::DTILES; n++) {
-                const uint32_t bfrag[2] = {vt[(8 * n + g) * T::VW + 8 * kk + t], vt[(8 * n + g) * T::VW + 8 * kk + 4 + t]};
-                mma_16x8<KIND_BF16>(o[n], pa, bfrag);
-            }
-        }
-    }
-
-#pragma unroll
-    for (int half = 0; half < 2; half++) {
-        float total = l[half];
-        total += __shfl_xor_sync(0xFFFFFFFFu, total, 1);
-        total += __shfl_xor_sync(0xFFFFFFFFu, total, 2);
-        const long long i = rowIndex[half];
-        if (i >= a.tq) continue;
-        const float inv = total > 0.f ? 1.f / total : 0.f;
-        bf16_t* row = out + b * a.o[0] + h * a.o[1] + i * a.o[2];
-#pragma unroll
-        for (int n = 0; n < T::DTILES; n++) {
-            row[8 * n + 2 * t] = float_to_bf16(o[n][2 * half] * inv);
-            row[8 * n + 2 * t + 1] = float_to_bf16(o[n][2 * half + 1] * inv);
-        }
-        if (t == 0) lse[bh * a.tq + i] = total > 0.f ? (m[half] + log2f(total)) * LN2 : -INFINITY;
-    }
-}
-
-// ---------------------------------------------------------------- backward (HD 32 and 64)
 
 // A fragments (16 rows x HD, k-step kk) of rows r0 = row for half 0 and r0 + 8 for half 1 of a
 // global bf16 operand; rows at or past T give zeros.
@@ -298,6 +125,132 @@ __device__ __forceinline__ void mma_x_times_tile(float (&acc)[HD / 8][4], const 
         }
     }
 }
+
+// ---------------------------------------------------------------- forward
+
+template <int HD>
+__device__ void attention_mma_fwd(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
+                                  const float* __restrict__ pad, bf16_t* __restrict__ out, float* __restrict__ lse,
+                                  const AttnArgs& a, int causal, float scale, long long qTiles) {
+    constexpr int W = MmaRowTile<HD>::W, STAGES = MMA_FWD_STAGES(HD);
+    __shared__ __align__(16) uint32_t ks[STAGES][MMA_KEYS * W];
+    __shared__ __align__(16) uint32_t vs[STAGES][MMA_KEYS * W];
+    __shared__ float kbias[STAGES][MMA_KEYS];
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const long long tile = blockIdx.x % qTiles, bh = blockIdx.x / qTiles;
+    const long long b = bh / a.heads, h = bh % a.heads;
+    const long long i0 = tile * MMA_ROWS, row0 = i0 + 16 * warp + g;
+    const long long shift = a.tk - a.tq;
+    const float c = scale * LOG2E;
+
+    uint32_t qa[HD / 16][4];
+    mma_load_a<HD>(qa, q + b * a.q[0] + h * a.q[1], a.q[2], row0, a.tq, t);
+
+    float o[HD / 8][4];
+#pragma unroll
+    for (int n = 0; n < HD / 8; n++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) o[n][e] = 0.f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+
+    long long kEnd = a.tk;
+    if (causal) {
+        long long lastRow = (i0 + MMA_ROWS < a.tq ? i0 + MMA_ROWS : a.tq) - 1;
+        long long limit = lastRow + shift + 1;
+        kEnd = limit < 0 ? 0 : (limit < kEnd ? limit : kEnd);
+    }
+    const long long nTiles = (kEnd + MMA_KEYS - 1) / MMA_KEYS;
+    const bf16_t* kb = k + b * a.k[0] + h * a.k[1];
+    const bf16_t* vb = v + b * a.v[0] + h * a.v[1];
+    // K and V tile of keys [k0, k0 + 64) into stage st by cp.async, the key mask by plain stores.
+    auto issue = [&](long long k0, int st) {
+        mma_load_rows<HD>(ks[st], kb, a.k[2], k0, a.tk);
+        mma_load_rows<HD>(vs[st], vb, a.v[2], k0, a.tk);
+        cp_async_commit();
+        for (int j = threadIdx.x; j < MMA_KEYS; j += MMA_THREADS) kbias[st][j] = key_bias(pad, a, b, k0 + j);
+    };
+    if (nTiles > 0) issue(0, 0);
+
+    for (long long it = 0; it < nTiles; it++) {
+        const int st = STAGES == 2 ? (int)(it & 1) : 0;
+        const long long k0 = it * MMA_KEYS;
+        if (STAGES == 2 && it + 1 < nTiles) {
+            issue(k0 + MMA_KEYS, st ^ 1);  // that stage was consumed before the last iteration's final barrier
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+
+        float s[8][4];
+#pragma unroll
+        for (int n = 0; n < 8; n++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) s[n][e] = 0.f;
+        mma_a_times_tile_t<HD>(s, qa, ks[st], g, t);
+
+        // Scale, mask, online softmax per row (half 0: row g, elements 0, 1; half 1: row g + 8, elements 2, 3).
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            const long long limit = causal ? row0 + 8 * half + shift : a.tk;
+            float tileMax = -INFINITY;
+#pragma unroll
+            for (int n = 0; n < 8; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int jl = 8 * n + 2 * t + e;
+                    float x = fmaf(s[n][2 * half + e], c, kbias[st][jl]);
+                    if (k0 + jl > limit) x = -INFINITY;
+                    s[n][2 * half + e] = x;
+                    tileMax = fmaxf(tileMax, x);
+                }
+            tileMax = fmaxf(tileMax, __shfl_xor_sync(0xFFFFFFFFu, tileMax, 1));
+            tileMax = fmaxf(tileMax, __shfl_xor_sync(0xFFFFFFFFu, tileMax, 2));
+            const float mNew = fmaxf(m[half], tileMax);
+            const bool none = mNew == -INFINITY;  // nothing visible to this row yet
+            const float alpha = none ? 1.f : exp2f(m[half] - mNew);
+            float sum = 0.f;
+#pragma unroll
+            for (int n = 0; n < 8; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const float p = none ? 0.f : exp2f(s[n][2 * half + e] - mNew);
+                    s[n][2 * half + e] = p;
+                    sum += p;
+                }
+            l[half] = fmaf(l[half], alpha, sum);
+            m[half] = mNew;
+#pragma unroll
+            for (int n = 0; n < HD / 8; n++) {
+                o[n][2 * half] *= alpha;
+                o[n][2 * half + 1] *= alpha;
+            }
+        }
+        mma_x_times_tile<HD>(o, s, vs[st], lane);  // O += P V
+        __syncthreads();  // stage st is consumed
+        if (STAGES == 1 && it + 1 < nTiles) issue(k0 + MMA_KEYS, 0);
+    }
+
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+        float total = l[half];
+        total += __shfl_xor_sync(0xFFFFFFFFu, total, 1);
+        total += __shfl_xor_sync(0xFFFFFFFFu, total, 2);
+        const long long i = row0 + 8 * half;
+        if (i >= a.tq) continue;
+        const float inv = total > 0.f ? 1.f / total : 0.f;
+        bf16_t* row = out + b * a.o[0] + h * a.o[1] + i * a.o[2];
+#pragma unroll
+        for (int n = 0; n < HD / 8; n++) {
+            row[8 * n + 2 * t] = float_to_bf16(o[n][2 * half] * inv);
+            row[8 * n + 2 * t + 1] = float_to_bf16(o[n][2 * half + 1] * inv);
+        }
+        if (t == 0) lse[bh * a.tq + i] = total > 0.f ? (m[half] + log2f(total)) * LN2 : -INFINITY;
+    }
+}
+
+// ---------------------------------------------------------------- backward (HD 32 and 64)
 
 // dQ (and D): a block per (b, h, 64 query rows), warp w rows 16 w ..; Q and dO as A fragments in
 // registers, D_i = dO_i . O_i from the same fragment positions (written to rowD for the dK/dV
