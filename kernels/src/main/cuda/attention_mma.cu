@@ -22,7 +22,7 @@
 // rescales the O accumulators, converts P to bf16 A fragments in place (the accumulator layout of
 // two adjacent n-tiles is the A layout of one 16-key k-step) and adds P V, V's B fragments read
 // transposed by ldmatrix.trans.
-// P V. With causal the key loop stops after the block's last row's last visible key.
+// With causal the key loop stops after the block's last row's last visible key.
 // Scores, softmax and accumulation are fp32; P is rounded to bf16 for the P V product (as in
 // FlashAttention); out = O / l is rounded once on store; lse = m + log l per row.
 //
