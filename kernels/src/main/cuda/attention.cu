@@ -13,6 +13,8 @@
 //   attention_bwd_dq_<dt>_<HD>(q, k, v, pad, out, gout, lse, rowD, gq, args, causal, scale, qTiles)
 //   attention_bwd_dkdv_<dt>_<HD>(q, k, v, pad, gout, lse, rowD, gk, gv, args, causal, scale, kTiles)
 //   attention_decode_<dt>_<HD>(q, k, v, pad, out, lse, args, causal, scale)
+//   attention_decode_split_<dt>_<HD>(q, k, v, pad, part, args, causal, scale, splits, chunk)
+//   attention_decode_combine_<dt>_<HD>(part, out, lse, args, splits)
 // out / gq / gk / gv / lse / rowD are contiguous.
 //
 // Work split.
@@ -32,20 +34,13 @@
 //   decode (Tq <= 4, chosen by the host): one 256-thread block per (b, h); warp w takes keys
 //   w, w + 8, ...; each lane holds HD / 32 dims, a score is a full-warp xor reduction, each warp
 //   keeps its own online softmax state per query; the 8 partial states are merged through shared
-//   memory at the end.
+//   memory at the end. When B*H is small the host splits the keys: decode_split runs B*H*splits
+//   blocks, block (bh, s) taking keys [s chunk, (s + 1) chunk) and writing its unnormalised state
+//   (max, sum, weighted V) to a float workspace; decode_combine (a block per (b, h)) merges them.
 // Threads whose row (or key) lies past the end compute on a clamped index and do not store, so
 // shuffles always see full groups; every global access is bounds-checked against Tq / Tk.
 // CPU reference: io.reg4rec.engine.cpu.CpuAttention.
-#include "common.cuh"
-
-struct AttnArgs {
-    long long batch, heads, tq, tk;
-    long long q[3], k[3], v[3], o[3], g[3];  // batch, head, time strides (elements) of q, k, v, out, gradOut
-    long long pad[2];                        // batch and key strides of the padding mask
-};
-
-#define LOG2E 1.4426950408889634f
-#define LN2 0.6931471805599453f
+#include "attention.cuh"
 
 template <int HD>
 struct AttnTile {
@@ -126,13 +121,6 @@ __device__ __forceinline__ void load_tile(float4* sh, const typename Dt<Tag>::st
         long long t = t0 + r;
         f[idx] = t < T ? ld<Tag>(p, t * strides[2] + d) : 0.f;
     }
-}
-
-// 0 for a key that exists and is not padded, -inf otherwise.
-__device__ __forceinline__ float key_bias(const float* pad, const AttnArgs& a, long long b, long long j) {
-    if (j >= a.tk) return -INFINITY;
-    if (pad != nullptr && pad[b * a.pad[0] + j * a.pad[1]] != 0.f) return -INFINITY;
-    return 0.f;
 }
 
 // ---------------------------------------------------------------- forward
@@ -336,17 +324,22 @@ __device__ void attention_bwd_dkdv(const typename Dt<Tag>::storage* __restrict__
 #define DECODE_WARPS 8
 #define DECODE_MAX_Q 4
 
-template <typename Tag, int HD>
+// Keys [kBegin, kEnd) of one (b, h). With split == false writes out and lse; with split == true
+// writes the block's unnormalised state for attention_decode_combine: per query r the max M (base
+// 2), the sum total = sum_j exp2(s_j - M) and o = sum_j exp2(s_j - M) v_j at
+// part[((bh * splits + split) * Tq + r) * (HD + 2) + (0 .. HD - 1, HD: M, HD + 1: total)].
+template <typename Tag, int HD, bool SPLIT>
 __device__ void attention_decode(const typename Dt<Tag>::storage* __restrict__ q, const typename Dt<Tag>::storage* __restrict__ k,
                                  const typename Dt<Tag>::storage* __restrict__ v, const float* __restrict__ pad,
-                                 typename Dt<Tag>::storage* __restrict__ out, float* __restrict__ lse, const AttnArgs& a,
-                                 int causal, float scale) {
+                                 typename Dt<Tag>::storage* __restrict__ out, float* __restrict__ lse, float* __restrict__ part,
+                                 const AttnArgs& a, int causal, float scale, long long bh, long long kBegin, long long kEnd,
+                                 long long partRow) {
     constexpr int L = HD / 32;  // dims per lane: lane + 32 t
     __shared__ float sm[DECODE_WARPS][DECODE_MAX_Q];
     __shared__ float sl[DECODE_WARPS][DECODE_MAX_Q];
     __shared__ float sacc[DECODE_WARPS][DECODE_MAX_Q][HD];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const long long bh = blockIdx.x, b = bh / a.heads, h = bh % a.heads;
+    const long long b = bh / a.heads, h = bh % a.heads;
     const long long shift = a.tk - a.tq;
     const int nq = (int)a.tq;
 
@@ -363,7 +356,7 @@ __device__ void attention_decode(const typename Dt<Tag>::storage* __restrict__ q
     }
     const typename Dt<Tag>::storage* kb = k + b * a.k[0] + h * a.k[1];
     const typename Dt<Tag>::storage* vb = v + b * a.v[0] + h * a.v[1];
-    for (long long j = warp; j < a.tk; j += DECODE_WARPS) {
+    for (long long j = kBegin + warp; j < kEnd; j += DECODE_WARPS) {
         if (key_bias(pad, a, b, j) != 0.f) continue;  // warp-uniform
         float kf[L], vf[L];
 #pragma unroll
@@ -409,8 +402,41 @@ __device__ void attention_decode(const typename Dt<Tag>::storage* __restrict__ q
                 o = fmaf(sacc[w][r][d], f, o);
             }
         }
-        float value = total > 0.f ? o / total : 0.f;
-        out[b * a.o[0] + h * a.o[1] + r * a.o[2] + d] = Dt<Tag>::store(value);
+        if (SPLIT) {
+            float* row = part + (partRow + r) * (HD + 2);
+            row[d] = o;
+            if (d == 0) {
+                row[HD] = M;
+                row[HD + 1] = total;
+            }
+        } else {
+            float value = total > 0.f ? o / total : 0.f;
+            out[b * a.o[0] + h * a.o[1] + r * a.o[2] + d] = Dt<Tag>::store(value);
+            if (d == 0) lse[bh * a.tq + r] = total > 0.f ? (M + log2f(total)) * LN2 : -INFINITY;
+        }
+    }
+}
+
+// Merges the `splits` partial states of attention_decode<.., true> per (b, h, query): one block per
+// (b, h), a thread per (query, dim).
+template <typename Tag, int HD>
+__device__ void attention_decode_combine(const float* __restrict__ part, typename Dt<Tag>::storage* __restrict__ out,
+                                         float* __restrict__ lse, const AttnArgs& a, long long splits) {
+    const long long bh = blockIdx.x, b = bh / a.heads, h = bh % a.heads;
+    for (int idx = threadIdx.x; idx < a.tq * HD; idx += blockDim.x) {
+        const int r = idx / HD, d = idx % HD;
+        float M = -INFINITY;
+        for (long long sp = 0; sp < splits; sp++) M = fmaxf(M, part[((bh * splits + sp) * a.tq + r) * (HD + 2) + HD]);
+        float total = 0.f, o = 0.f;
+        if (M != -INFINITY) {
+            for (long long sp = 0; sp < splits; sp++) {
+                const float* row = part + ((bh * splits + sp) * a.tq + r) * (HD + 2);
+                const float f = exp2f(row[HD] - M);  // 0 for a split that saw no key (M = -inf)
+                total = fmaf(row[HD + 1], f, total);
+                o = fmaf(row[d], f, o);
+            }
+        }
+        out[b * a.o[0] + h * a.o[1] + r * a.o[2] + d] = Dt<Tag>::store(total > 0.f ? o / total : 0.f);
         if (d == 0) lse[bh * a.tq + r] = total > 0.f ? (M + log2f(total)) * LN2 : -INFINITY;
     }
 }
@@ -438,7 +464,18 @@ __device__ void attention_decode(const typename Dt<Tag>::storage* __restrict__ q
     extern "C" __global__ void __launch_bounds__(256) attention_decode_##SUF##_##HD(                                          \
         const Dt<Tag>::storage* q, const Dt<Tag>::storage* k, const Dt<Tag>::storage* v, const float* pad,                    \
         Dt<Tag>::storage* out, float* lse, AttnArgs a, int causal, float scale) {                                              \
-        attention_decode<Tag, HD>(q, k, v, pad, out, lse, a, causal, scale);                                                   \
+        attention_decode<Tag, HD, false>(q, k, v, pad, out, lse, nullptr, a, causal, scale, blockIdx.x, 0, a.tk, 0);          \
+    }                                                                                                                          \
+    extern "C" __global__ void __launch_bounds__(256) attention_decode_split_##SUF##_##HD(                                    \
+        const Dt<Tag>::storage* q, const Dt<Tag>::storage* k, const Dt<Tag>::storage* v, const float* pad, float* part,       \
+        AttnArgs a, int causal, float scale, long long splits, long long chunk) {                                             \
+        const long long bh = blockIdx.x / splits, split = blockIdx.x % splits;                                                 \
+        const long long k0 = split * chunk, k1 = k0 + chunk < a.tk ? k0 + chunk : a.tk;                                        \
+        attention_decode<Tag, HD, true>(q, k, v, pad, nullptr, nullptr, part, a, causal, scale, bh, k0, k1, blockIdx.x * a.tq); \
+    }                                                                                                                          \
+    extern "C" __global__ void __launch_bounds__(256) attention_decode_combine_##SUF##_##HD(                                  \
+        const float* part, Dt<Tag>::storage* out, float* lse, AttnArgs a, long long splits) {                                  \
+        attention_decode_combine<Tag, HD>(part, out, lse, a, splits);                                                          \
     }
 
 ATTENTION_ENTRIES(f32, float, 32)

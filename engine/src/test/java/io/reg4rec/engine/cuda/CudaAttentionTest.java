@@ -21,7 +21,13 @@ import static org.junit.jupiter.api.Assertions.*;
  * <p>Tolerances, per element: |gpu - cpu| <= tol * (|cpu| + max |cpu| over the tensor), with
  * tol = 1e-4 for F32 (fp32 accumulation in a different order than the CPU's double) and 2e-2 for
  * BF16 (outputs and gradients are rounded to bf16, 2^-8 relative, and the backward's D = dO . O
- * uses the rounded output on each side). Inputs are uniform in [-1, 1) or [-2, 2).
+ * uses the rounded output on each side; the tensor-core kernels also round P and dS to bf16 for
+ * their second products, as FlashAttention does). Inputs are uniform in [-1, 1) or [-2, 2).
+ *
+ * <p>Which kernel each case reaches (CudaAttention's dispatch): Tq <= 4 the decode kernel (split
+ * over blocks for the 1000-key cache); Tk <= 64 with head dim 32 / 64 the short-key kernels (the
+ * model's shapes, 63 / 64 / 65-key boundaries); longer BF16 the tensor-core kernels (backward for
+ * head dims 32 / 64); F32, head dim 128 (BF16 backward) and unaligned BF16 rows the SIMT tiled kernels.
  */
 @Tag("gpu")
 class CudaAttentionTest {
@@ -93,6 +99,12 @@ class CudaAttentionTest {
                 compareShape(t, 1, 2, 33, 33, hd, false, false, seed += 10);
                 compareShape(t, 1, 2, 129, 129, hd, true, false, seed += 10);
                 compareShape(t, 1, 2, 129, 33, hd, false, true, seed += 10);  // more queries than keys
+                // the short-key kernels (Tk <= 64, head dim 32 / 64) at their boundaries: 63, 64 keys
+                // (short), 65 (tiled); 65 queries = two forward chunks of 64 rows; 5 queries = 4 thread groups
+                compareShape(t, 1, 3, 63, 63, hd, false, true, seed += 10);
+                compareShape(t, 2, 2, 65, 64, hd, true, true, seed += 10);
+                compareShape(t, 2, 1, 17, 65, hd, true, true, seed += 10);
+                compareShape(t, 1, 2, 5, 64, hd, false, false, seed += 10);
             }
         }
     }
@@ -106,7 +118,10 @@ class CudaAttentionTest {
             compareShape(DType.F32, 1, 1, 1000, 1000, hd, false, false, seed += 10);
         }
         compareShape(DType.BF16, 1, 2, 1000, 1000, 64, true, false, seed += 10);
-        compareShape(DType.BF16, 1, 1, 1000, 1000, 128, false, true, seed + 10);
+        compareShape(DType.BF16, 1, 1, 1000, 1000, 128, false, true, seed += 10);
+        // many queries over few keys: short forward, tiled backward (Tq above CudaAttention.SHORT_BACKWARD_MAX_QUERIES)
+        compareShape(DType.F32, 1, 2, 600, 40, 32, true, true, seed += 10);
+        compareShape(DType.BF16, 1, 2, 600, 40, 64, false, true, seed + 10);
     }
 
     @Test
@@ -129,6 +144,10 @@ class CudaAttentionTest {
                 try (Scope scope = Scope.open()) {
                     Tensor kCache = cpuRandom(t, seed += 10, -2, 2, batch, heads, tmax, hd), vCache = cpuRandom(t, seed += 10, -1, 1, batch, heads, tmax, hd);
                     Tensor gkCache = kCache.to(GPU), gvCache = vCache.to(GPU);
+                    // length 1000 takes the split-key path (decode_split + decode_combine), 129 and below the single pass
+                    int sms = ((CudaBackend) gkCache.backend()).multiprocessorCount();
+                    assertTrue(CudaAttention.decodeSplits((long) batch * heads, 1000, sms) > 1);
+                    assertEquals(1, CudaAttention.decodeSplits((long) batch * heads, 129, sms));
                     for (int len : new int[]{1, 7, 129, 1000}) {
                         for (int tq = 1; tq <= 4; tq++) {
                             for (boolean causal : new boolean[]{false, true}) {
@@ -156,16 +175,62 @@ class CudaAttentionTest {
     }
 
     @Test
+    void rowsThatAreNot16ByteAlignedUseElementLoads() {
+        assumeGpu();
+        long seed = 3000;
+        // (head dim, Tk): BF16 64 / 128 over 100 keys take the SIMT forward and backward instead of the
+        // tensor-core ones; 32 over 50 keys the short-key kernels with element loads (F32 and BF16)
+        int[][] cases = {{64, 100}, {128, 100}, {32, 50}};
+        for (DType t : new DType[]{DType.BF16, DType.F32}) {
+            for (int[] c : cases) {
+                int hd = c[0], tk = c[1];
+                if (t == DType.F32 && tk > CudaAttention.SHORT_MAX_KEYS) continue;
+                for (boolean causal : new boolean[]{false, true}) {
+                    try (Scope scope = Scope.open()) {
+                        int batch = 2, heads = 2, tq = 70;
+                        // views of [.., hd + 1] rows from element 1: offset 1, odd time strides
+                        Tensor wq = cpuRandom(t, seed += 10, -2, 2, batch, heads, tq, hd + 1);
+                        Tensor wk = cpuRandom(t, seed += 10, -2, 2, batch, heads, tk, hd + 1);
+                        Tensor wv = cpuRandom(t, seed += 10, -1, 1, batch, heads, tk, hd + 1);
+                        Tensor q = wq.slice(3, 1, hd + 1), k = wk.slice(3, 1, hd + 1), v = wv.slice(3, 1, hd + 1);
+                        Tensor gq = wq.to(GPU).slice(3, 1, hd + 1), gk = wk.to(GPU).slice(3, 1, hd + 1), gv = wv.to(GPU).slice(3, 1, hd + 1);
+                        assertFalse(CudaAttention.mmaAligned(gq, gk, gv));
+                        assertFalse(CudaAttention.shortVectorLoads(gq, gk, gv));
+                        assertTrue(CudaAttention.mmaAligned(q.contiguous(), k.contiguous(), v.contiguous()));
+                        Tensor pad = padding(seed, batch, tk, false);
+                        double scale = 1 / Math.sqrt(hd);
+                        Attention.Result cpu = Attention.forward(q, k, v, pad, causal, scale);
+                        Attention.Result gpu = Attention.forward(gq, gk, gv, pad.to(GPU), causal, scale);
+                        String what = "unaligned " + t + " hd" + hd + " Tk" + tk + (causal ? " causal" : "");
+                        double tol = tolerance(t);
+                        assertClose(what + " out", cpu.out(), gpu.out(), tol);
+                        assertClose(what + " logSumExp", cpu.logSumExp(), gpu.logSumExp(), tol);
+                        Tensor dOut = cpuRandom(t, seed + 7, -1, 1, q.shape());
+                        Attention.Gradients cg = Attention.backward(q, k, v, pad, causal, scale, cpu.out(), dOut, cpu.logSumExp());
+                        Attention.Gradients gg = Attention.backward(gq, gk, gv, pad.to(GPU), causal, scale, gpu.out(), dOut.to(GPU), gpu.logSumExp());
+                        assertClose(what + " gradQ", cg.gradQ(), gg.gradQ(), tol);
+                        assertClose(what + " gradK", cg.gradK(), gg.gradK(), tol);
+                        assertClose(what + " gradV", cg.gradV(), gg.gradV(), tol);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void rowsThatSeeNoKeyGiveZeroMinusInfinityAndZeroGradients() {
         assumeGpu();
         for (DType t : new DType[]{DType.F32, DType.BF16}) {
-            for (int tq : new int[]{3, 7}) {  // the decode kernel (Tq <= 4) and the tiled one
+            // forward: the decode kernel (Tq <= 4), the short-key one (hd 32) and the tiled one (hd 128);
+            // backward: the short-key kernel (hd 32) and the tiled pair (hd 128)
+            for (int[] tqHd : new int[][]{{3, 32}, {7, 32}, {3, 128}, {7, 128}}) {
+                int tq = tqHd[0], hd = tqHd[1];
                 try (Scope scope = Scope.open()) {
-                    int batch = 2, heads = 2, tk = 5, hd = 32;
+                    int batch = 2, heads = 2, tk = 5;
                     Tensor q = cpuRandom(t, 1, -2, 2, batch, heads, tq, hd);
                     Tensor k = cpuRandom(t, 2, -2, 2, batch, heads, tk, hd), v = cpuRandom(t, 3, -1, 1, batch, heads, tk, hd);
                     Tensor pad = Tensor.of(Device.CPU, new long[]{0, 0, 1, 0, 0, 1, 1, 1, 1, 1}, batch, tk);  // batch 1 fully padded
-                    // causal with Tq > Tk: queries 0 .. Tq - Tk - 1 see no key (decode: Tq 3 over Tk 2; tiled: Tq 7 over Tk 5)
+                    // causal with Tq > Tk: queries 0 .. Tq - Tk - 1 see no key (Tq 3 over Tk 2; Tq 7 over Tk 5)
                     int causalTk = tq == 3 ? 2 : 5;
                     Tensor kShort = k.slice(2, 0, causalTk), vShort = v.slice(2, 0, causalTk), padShort = pad.slice(1, 0, causalTk);
                     compare(t + " dead rows Tq" + tq, q, k, v, pad, false, true, 5);
