@@ -6,6 +6,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.HashMap;
+import java.util.Map;
+
 import static io.reg4rec.engine.cuda.GpuTesting.*;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -46,6 +49,7 @@ class CudaTensorCoreGemmTest {
         System.clearProperty(CudaGemm.BF16_PROPERTY);
         System.clearProperty(OwnTensorCoreGemm.WGMMA_TILE_PROPERTY);
         System.clearProperty(OwnTensorCoreGemm.WGMMA_SPLIT_PROPERTY);
+        EXACT.clear();
     }
 
     /** A kernel choice: tensor-core kernel, and for wgmma the forced tile width and k slices ("auto": the plan's). */
@@ -79,6 +83,15 @@ class CudaTensorCoreGemmTest {
 
     /** Exact op(a) op(b) (or its magnitude bound with abs) in F64, [batch of the product, m, n] flattened. */
     private static double[] exact(Tensor a, boolean ta, Tensor b, boolean tb, boolean abs) {
+        return EXACT.computeIfAbsent(new ExactKey(a, ta, b, tb, abs), key -> computeExact(a, ta, b, tb, abs));
+    }
+
+    /** Exact products already computed in this test, by operand identity (every kernel variant checks the same inputs). */
+    private static final Map<ExactKey, double[]> EXACT = new HashMap<>();
+
+    private record ExactKey(Tensor a, boolean ta, Tensor b, boolean tb, boolean abs) {}
+
+    private static double[] computeExact(Tensor a, boolean ta, Tensor b, boolean tb, boolean abs) {
         try (Tensor a64 = a.to(DType.F64); Tensor b64 = b.to(DType.F64);
              Tensor aa = abs ? a64.abs() : a64.contiguous(); Tensor bb = abs ? b64.abs() : b64.contiguous();
              Tensor opA = ta ? aa.transpose(1, 2) : aa.contiguous(); Tensor opB = tb ? bb.transpose(1, 2) : bb.contiguous();
@@ -142,19 +155,13 @@ class CudaTensorCoreGemmTest {
 
     @Test
     void bf16AllTransposesAndOutputs() {
-        for (Variant v : variants()) {
-            v.use(CudaGemm.BF16_PROPERTY);
-            bf16AllTransposesAndOutputs(v);
-        }
-    }
-
-    private void bf16AllTransposesAndOutputs(Variant kernel) {
         for (int[] s : SHAPES) {
             int m = s[0], n = s[1], k = s[2];
             for (int variant = 0; variant < 4; variant++) {
                 boolean ta = (variant & 1) != 0, tb = (variant & 2) != 0;
                 try (Tensor a = operand(DType.BF16, 10 + variant, 1, m, k, ta); Tensor b = operand(DType.BF16, 20 + variant, 1, k, n, tb)) {
-                    for (DType out : new DType[]{DType.F32, DType.BF16}) {
+                    for (Variant kernel : variants()) for (DType out : new DType[]{DType.F32, DType.BF16}) {
+                        kernel.use(CudaGemm.BF16_PROPERTY);
                         String what = kernel + " bf16 " + m + "x" + n + "x" + k + (ta ? " A^T" : "") + (tb ? " B^T" : "") + " -> " + out;
                         verify(what, runEpilogue(a, ta, b, tb, null, false, null, out, 1, m, n), a, ta, b, tb, 1, m, n, k, 1, null, false, null, out, false);
                     }
@@ -324,13 +331,6 @@ class CudaTensorCoreGemmTest {
     @Test
     void fp8AllTypePairsTransposesAndOutputs() {
         assumeFp8();
-        for (Variant v : variants()) {
-            v.use(CudaGemm.FP8_PROPERTY);
-            fp8AllTypePairsTransposesAndOutputs(v.toString());
-        }
-    }
-
-    private void fp8AllTypePairsTransposesAndOutputs(String kernel) {
         DType[][] pairs = {{DType.F8E4M3, DType.F8E4M3}, {DType.F8E5M2, DType.F8E4M3}, {DType.F8E4M3, DType.F8E5M2}};
         for (DType[] pair : pairs) {
             for (int[] s : SHAPES) {
@@ -338,7 +338,8 @@ class CudaTensorCoreGemmTest {
                 for (int variant = 0; variant < 4; variant++) {
                     boolean ta = (variant & 1) != 0, tb = (variant & 2) != 0;
                     try (Tensor a = fp8Operand(pair[0], 100 + variant, 1, m, k, ta); Tensor b = fp8Operand(pair[1], 110 + variant, 1, k, n, tb)) {
-                        for (DType out : new DType[]{DType.F32, DType.BF16}) {
+                        for (Variant kernel : variants()) for (DType out : new DType[]{DType.F32, DType.BF16}) {
+                            kernel.use(CudaGemm.FP8_PROPERTY);
                             String what = kernel + " " + pair[0] + " x " + pair[1] + " " + m + "x" + n + "x" + k + (ta ? " A^T" : "")
                                     + (tb ? " B^T" : "") + " -> " + out;
                             verify(what, runScaled(a, ta, b, tb, 0.5f, 3f, out, 1, m, n), a, ta, b, tb, 1, m, n, k, 1.5, null, false, null, out, true);
