@@ -1,143 +1,319 @@
 // nvcc-arch: sm_90a
-// fp8 GEMM on Hopper's warpgroup MMA (wgmma.mma_async, sm_90a only; the build compiles this file
-// for sm_90a alone, so the module loads only on compute capability 9.0). Same problem, operand
-// rules (both operands K-major, 16-byte aligned rows) and epilogue as the fp8 entry points of
-// gemm_tc.cu, whose header describes them:
-//   C[b] = aScale[0] * bScale[0] * A[b] (m x k, K-major) * B[b]^T (B stored n x k), fp32 accumulation.
+// GEMMs on Hopper's warpgroup MMA (wgmma.mma_async, sm_90a only; the build compiles this file for
+// sm_90a alone, so the module loads only on compute capability 9.0): bf16 with any transposes and
+// fp8 (both operands K-major). Same problem, operand rules and epilogue as gemm_tc.cu, whose
+// header describes them:
+//   C[b] = epilogue(scale * op(A[b]) (m x k) * op(B[b]) (k x n)), fp32 accumulation.
 //
-// Entry points (parameters as gemm_tc.cu's: A, B, C, bias, residual, aScale, bScale, TcShape):
-//   wg_gemm_{e4m3_e4m3,e5m2_e4m3,e4m3_e5m2}_{f32,bf16}.
+// Entry points (parameters: A, B, C, bias, residual, aScale, bScale, TcShape, partial,
+// kTilesPerSlice):
+//   wg_gemm_bf16_{nn,nt,tn,tt}_{f32,bf16}_n{128,256}: bf16; transpose letters as gemm_tc.cu's.
+//   wg_gemm_{e4m3_e4m3,e5m2_e4m3,e4m3_e5m2}_{f32,bf16}_n{128,256}: fp8, A [m, k] and B [n, k].
+//   The n suffix is the tile width BN. With partial == null the block writes C through the
+//   epilogue; otherwise (split-K) it writes its raw fp32 sums to
+//   partial[(blockIdx.y * batch + b) * m * n + i * n + j] and wg_splitk_reduce_{f32,bf16} adds
+//   the slices in slice order (deterministic), applies scale and epilogue and writes C.
 //
-// Work split: one 256-thread block (2 warpgroups) per 128 x 128 tile of C, tiles ordered as in
-// gemm_tc.cu. Operand tiles (128 rows x 128 bytes of k) stream through the same 3-stage cp.async
-// pipeline and the same swizzled layout, which is exactly wgmma's 128-byte swizzle when the tile
-// starts on a 1024-byte boundary (the dynamic buffer is aligned up by hand): chunk c of row r at
-// chunk c ^ (r & 7), 8-row groups 1024 bytes apart. Warpgroup w multiplies rows 64 w .. +64 of
-// the A tile by the whole B tile: per stage 4 wgmma m64n128k32 from shared-memory descriptors,
-// the k step advancing the descriptors' start address by 32 bytes inside the swizzled rows.
+// Work split: one 256-thread block (2 warpgroups) per 128 x BN tile of C and per k slice
+// (blockIdx.y: k tiles [y * kTilesPerSlice, +kTilesPerSlice)), tiles ordered as in gemm_tc.cu.
+// Operand tiles of 128 bytes of k (64 bf16 or 128 fp8) stream through a WG_STAGES(BN)-stage
+// cp.async ring (6 stages at BN 128, 4 at BN 256: 192 KiB either way) in wgmma's 128-byte
+// swizzled layouts, every stage 1024-byte aligned (the dynamic buffer is aligned up by hand):
+//   K-major tile (rows of m or n, 128 bytes of k each): 16-byte chunk c of row r at
+//     r * 128 + (c ^ (r & 7)) * 16; descriptor: stride byte offset 1024 (8-row groups), k step
+//     of 32 bytes = start address + 32 (the hardware applies the XOR to the final address).
+//   MN-major tile (bf16, stored [k][m or n]): 64-element column blocks of 8 KiB, each 64 k-rows
+//     of 128 bytes: element (kRow, x) at (x / 64) * 8192 + kRow * 128 + ((x % 64 / 8) ^ (kRow & 7))
+//     * 16 + (x % 8) * 2; descriptor: leading byte offset 8192 (next 64 of m / n), stride byte
+//     offset 1024 (next 8 k-rows), k step of 16 = start address + 2048; wgmma's transpose flag.
+// Pipeline: at step i the loads for k tile i + STAGES - 2 are issued while the wgmmas of tile
+// i - 1 may still run, and tile i's wgmmas are issued before waiting for tile i - 1's
+// (wgmma.wait_group 1): loads, tensor cores and the barrier overlap. The slot refilled at step
+// i is the one tile i - 2 used, whose wgmmas every thread has waited for before the barrier.
 // cp.async writes through the generic proxy, so each thread fences them to the async proxy
-// (fence.proxy.async) before the barrier that publishes a stage; wgmma.wait_group 0 ends each
-// stage, so the next barrier also guarantees the stage being refilled is no longer read.
-// The accumulators have the mma.sync layout per warp (warp q of a warpgroup owns rows 16 q ..
-// +16), so the epilogue is gemm_tc.cuh's store_accumulators.
-// CPU reference: io.reg4rec.engine.cpu.CpuBackend#matmulScaled.
+// (fence.proxy.async) before the barrier that publishes a stage. Warpgroup w multiplies rows
+// 64 w .. +64 of the A tile by the whole B tile: per stage 4 wgmma m64nBNk16 (bf16) or k32
+// (fp8). The accumulators have the mma.sync layout per warp (warp q of a warpgroup owns rows
+// 16 q .. +16), so the epilogue is gemm_tc.cuh's store_accumulators.
+// CPU reference: io.reg4rec.engine.cpu.CpuBackend#matmulEpilogue / #matmulScaled.
 #include "gemm_tc.cuh"
 
 #if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #error "gemm_wgmma.cu needs sm_90a (its first line asks build-kernels.sh for it): wgmma would compile to nothing"
 #endif
 
-#define WG_SMEM_BYTES (TC_SMEM_BYTES + 1024)  // + slack to align the tiles to 1024 bytes: OwnTensorCoreGemm
+#define WG_BM 128
+#define WG_THREADS 256
+#define WG_K_BYTES 128
+#define WG_STAGES(BN) ((BN) == 256 ? 4 : 6)
+#define WG_SMEM_BYTES (4 * (128 + 256) * 128 + 1024)  // = 6 * (128 + 128) * 128 + 1024: OwnTensorCoreGemm.WGMMA_SHARED_BYTES
+static_assert(WG_STAGES(128) * (WG_BM + 128) * WG_K_BYTES + 1024 <= WG_SMEM_BYTES, "BN 128 ring fits");
+static_assert(WG_STAGES(256) * (WG_BM + 256) * WG_K_BYTES + 1024 <= WG_SMEM_BYTES, "BN 256 ring fits");
 
-// Shared-memory matrix descriptor of a K-major, 128-byte-swizzled tile starting at addr.
-__device__ __forceinline__ uint64_t wg_descriptor(uint32_t addr) {
+// Shared-memory matrix descriptor of a 128-byte-swizzled tile: start address, leading and stride
+// byte offsets (all in 16-byte units, 14 bits each), layout type 1 = 128-byte swizzle.
+__device__ __forceinline__ uint64_t wg_descriptor(uint32_t addr, uint32_t leadingBytes, uint32_t strideBytes) {
     uint64_t d = 0;
-    d |= (uint64_t)((addr & 0x3FFFF) >> 4);  // bits 0-13: start address / 16
-    d |= (uint64_t)1 << 16;                  // bits 16-29: leading-dimension byte offset / 16 (unused when swizzled K-major)
-    d |= (uint64_t)(1024 >> 4) << 32;        // bits 32-45: stride byte offset / 16: 8 rows x 128 bytes
-    d |= (uint64_t)1 << 62;                  // bits 62-63: 1 = 128-byte swizzle
+    d |= (uint64_t)((addr & 0x3FFFF) >> 4);
+    d |= (uint64_t)((leadingBytes >> 4) & 0x3FFF) << 16;
+    d |= (uint64_t)((strideBytes >> 4) & 0x3FFF) << 32;
+    d |= (uint64_t)1 << 62;
     return d;
 }
 
 __device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wg_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
 __device__ __forceinline__ void fence_async_proxy() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
-// d (64 fp32 per thread: 16 tiles of 8 columns x 4) += A (64 x 32 bytes) * B (128 x 32 bytes)^T.
-template <int KIND>
-__device__ __forceinline__ void wgmma_m64n128k32(float* d, uint64_t descA, uint64_t descB, int accumulate) {
+// Accumulator register lists of wgmma m64n128 (64 fp32 per thread) and m64n256 (128).
+#define WG_REGS_64 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
+#define WG_REGS_128 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}"
+#define WG_ACC_64(d) \
+    "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+    "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), \
+    "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
+    "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+#define WG_ACC_128(d) \
+    "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+    "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), \
+    "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
+    "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), \
+    "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), \
+    "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), \
+    "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), \
+    "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+
+// One wgmma: d (BN / 2 fp32 per thread) += A (64 x 32 bytes of k) * B (BN x 32 bytes of k)^T, the
+// operands in shared memory. TRANS_A / TRANS_B: 1 = MN-major (bf16 only), 0 = K-major.
+#define WG_MMA_BF16(NSHAPE, REGS, ACC, IA, IB, IP, ITA, ITB)                                                   \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %" IP ", 0;\n"                                          \
+                 "wgmma.mma_async.sync.aligned.m64" NSHAPE "k16.f32.bf16.bf16 " REGS ", %" IA ", %" IB         \
+                 ", p, 1, 1, %" ITA ", %" ITB ";\n}\n"                                                         \
+                 : ACC(d) : "l"(descA), "l"(descB), "r"(1), "n"(TRANS_A), "n"(TRANS_B))
+#define WG_MMA_FP8(NSHAPE, TYPES, REGS, ACC, IA, IB, IP)                                                       \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %" IP ", 0;\n"                                          \
+                 "wgmma.mma_async.sync.aligned.m64" NSHAPE "k32.f32." TYPES " " REGS ", %" IA ", %" IB         \
+                 ", p, 1, 1;\n}\n"                                                                              \
+                 : ACC(d) : "l"(descA), "l"(descB), "r"(1))
+
+template <int KIND, int BN, int TRANS_A, int TRANS_B>
+__device__ __forceinline__ void wgmma_step(float* d, uint64_t descA, uint64_t descB) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if constexpr (KIND == KIND_E4M3_E4M3) {
-        asm volatile(
-            "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-            "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 "
-            "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1;\n}\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-            : "l"(descA), "l"(descB), "r"(accumulate));
-    } else if constexpr (KIND == KIND_E5M2_E4M3) {
-        asm volatile(
-            "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-            "wgmma.mma_async.sync.aligned.m64n128k32.f32.e5m2.e4m3 "
-            "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1;\n}\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-            : "l"(descA), "l"(descB), "r"(accumulate));
-    } else if constexpr (KIND == KIND_E4M3_E5M2) {
-        asm volatile(
-            "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-            "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e5m2 "
-            "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1;\n}\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-            : "l"(descA), "l"(descB), "r"(accumulate));
+    static_assert(BN == 128 || BN == 256, "tile width");
+    static_assert(KIND == KIND_BF16 || (TRANS_A == 0 && TRANS_B == 0), "fp8 wgmma takes K-major operands only");
+    if constexpr (BN == 128) {
+        if constexpr (KIND == KIND_BF16) WG_MMA_BF16("n128", WG_REGS_64, WG_ACC_64, "64", "65", "66", "67", "68");
+        else if constexpr (KIND == KIND_E4M3_E4M3) WG_MMA_FP8("n128", "e4m3.e4m3", WG_REGS_64, WG_ACC_64, "64", "65", "66");
+        else if constexpr (KIND == KIND_E5M2_E4M3) WG_MMA_FP8("n128", "e5m2.e4m3", WG_REGS_64, WG_ACC_64, "64", "65", "66");
+        else if constexpr (KIND == KIND_E4M3_E5M2) WG_MMA_FP8("n128", "e4m3.e5m2", WG_REGS_64, WG_ACC_64, "64", "65", "66");
+    } else {
+        if constexpr (KIND == KIND_BF16) WG_MMA_BF16("n256", WG_REGS_128, WG_ACC_128, "128", "129", "130", "131", "132");
+        else if constexpr (KIND == KIND_E4M3_E4M3) WG_MMA_FP8("n256", "e4m3.e4m3", WG_REGS_128, WG_ACC_128, "128", "129", "130");
+        else if constexpr (KIND == KIND_E5M2_E4M3) WG_MMA_FP8("n256", "e5m2.e4m3", WG_REGS_128, WG_ACC_128, "128", "129", "130");
+        else if constexpr (KIND == KIND_E4M3_E5M2) WG_MMA_FP8("n256", "e4m3.e5m2", WG_REGS_128, WG_ACC_128, "128", "129", "130");
     }
 #endif
 }
 
-template <int KIND, typename OutTag>
+// ---------------------------------------------------------------- operand tiles
+
+// K-major tile of ROWS rows (of m or n) x 128 bytes of k, rows outer0 .. of X (ldBytes apart),
+// bytes kByte0 .. of each row; out-of-range bytes are zero-filled. Every thread copies ROWS / 32
+// chunks of 16 bytes.
+template <int ROWS>
+__device__ __forceinline__ void wg_load_kmajor(uint32_t tile, const unsigned char* base, long long ldBytes, long long outer0,
+                                               long long outerSize, long long kByte0, long long kBytes, int tid) {
+    const int row = tid >> 3, chunk = tid & 7;  // rows row + 32 q; chunk fixed per thread
+    const long long kb = kByte0 + chunk * 16;
+    const int kValid = kb >= kBytes ? 0 : (int)min(16LL, kBytes - kb);
+#pragma unroll
+    for (int q = 0; q < ROWS / 32; q++) {
+        const int r = row + 32 * q;
+        const long long o = outer0 + r;
+        const int bytes = o < outerSize ? kValid : 0;
+        const unsigned char* src = bytes > 0 ? base + o * ldBytes + kb : base;
+        cp_async_16(tile + (uint32_t)(r * 128 + ((chunk ^ (r & 7)) << 4)), src, bytes);
+    }
+}
+
+// MN-major bf16 tile: 64 k-rows (kRow0 ..) x COLS elements of m or n (outer0 ..), stored in
+// 64-element column blocks of 8 KiB (see the header). Every thread copies COLS / 32 chunks.
+template <int COLS>
+__device__ __forceinline__ void wg_load_mnmajor(uint32_t tile, const unsigned char* base, long long ldBytes, long long outer0,
+                                                long long outerSize, long long kRow0, long long kSize, int tid) {
+    constexpr int CHUNKS = COLS / 8, ROWS_PER_PASS = WG_THREADS / CHUNKS;
+    const int chunk = tid % CHUNKS, row = tid / CHUNKS;  // k-rows row + ROWS_PER_PASS q
+    const long long ob = outer0 * 2 + chunk * 16, obEnd = outerSize * 2;
+    const int oValid = ob >= obEnd ? 0 : (int)min(16LL, obEnd - ob);
+    const uint32_t column = (uint32_t)((chunk >> 3) * 8192);
+#pragma unroll
+    for (int q = 0; q < 64 / ROWS_PER_PASS; q++) {
+        const int r = row + ROWS_PER_PASS * q;
+        const long long kRow = kRow0 + r;
+        const int bytes = kRow < kSize ? oValid : 0;
+        const unsigned char* src = bytes > 0 ? base + kRow * ldBytes + ob : base;
+        cp_async_16(tile + column + (uint32_t)(r * 128 + (((chunk & 7) ^ (r & 7)) << 4)), src, bytes);
+    }
+}
+
+// This block's batch and the first row and column of its 128 x BN tile of C (gemm_tc.cuh's
+// tile_origin for a tile width of BN).
+template <int BN>
+__device__ __forceinline__ void wg_tile_origin(const TcShape& s, long long& batchIndex, long long& row0, long long& col0) {
+    const long long tilesM = (s.m + WG_BM - 1) / WG_BM, tilesN = (s.n + BN - 1) / BN;
+    const long long perBatch = tilesM * tilesN;
+    batchIndex = blockIdx.x / perBatch;
+    const long long t = blockIdx.x % perBatch;
+    const long long groupSpan = (long long)TC_GROUP_M * tilesN;
+    const long long firstM = (t / groupSpan) * TC_GROUP_M;
+    const long long groupRows = min((long long)TC_GROUP_M, tilesM - firstM);
+    row0 = (firstM + (t % groupSpan) % groupRows) * WG_BM;
+    col0 = ((t % groupSpan) / groupRows) * BN;
+}
+
+// ---------------------------------------------------------------- the GEMM
+
+template <int KIND, int BN, bool A_KMAJOR, bool B_KMAJOR, typename OutTag>
 __device__ __forceinline__ void wg_gemm(const unsigned char* __restrict__ A, const unsigned char* __restrict__ B,
                                         typename Dt<OutTag>::storage* __restrict__ C, const void* bias, const void* residual,
-                                        const float* aScale, const float* bScale, const TcShape& s) {
+                                        const float* aScale, const float* bScale, const TcShape& s, float* __restrict__ partial,
+                                        long long kTilesPerSlice) {
+    constexpr int ELEM = KIND == KIND_BF16 ? 2 : 1;
+    constexpr int STAGES = WG_STAGES(BN);
+    constexpr int A_BYTES = WG_BM * WG_K_BYTES, STAGE_BYTES = (WG_BM + BN) * WG_K_BYTES;
+    static_assert(KIND == KIND_BF16 || (A_KMAJOR && B_KMAJOR), "fp8 operands are K-major");
     extern __shared__ __align__(1024) unsigned char smem[];
     const uint32_t smemBase = ((uint32_t)__cvta_generic_to_shared(smem) + 1023u) & ~1023u;
     const int tid = threadIdx.x, warpgroup = tid >> 7, warpInGroup = (tid >> 5) & 3;
 
     long long batchIndex, row0, col0;
-    tile_origin(s, batchIndex, row0, col0);
-    const unsigned char* Ab = A + batchIndex * s.strideA;
-    const unsigned char* Bb = B + batchIndex * s.strideB;
-    const long long kBytes = s.k;
-    const int kTiles = (int)((kBytes + TC_BK_BYTES - 1) / TC_BK_BYTES);
+    wg_tile_origin<BN>(s, batchIndex, row0, col0);
+    const unsigned char* Ab = A + batchIndex * s.strideA * ELEM;
+    const unsigned char* Bb = B + batchIndex * s.strideB * ELEM;
+    const long long ldaBytes = s.lda * ELEM, ldbBytes = s.ldb * ELEM, kBytes = s.k * ELEM;
+    const long long kTiles = (kBytes + WG_K_BYTES - 1) / WG_K_BYTES;
+    const long long kBegin = (long long)blockIdx.y * kTilesPerSlice;
+    const int tiles = (int)max(0LL, min(kTiles, kBegin + kTilesPerSlice) - kBegin);
 
-    float acc[1][16][4];
+    float acc[1][BN / 8][4];
     float* d = &acc[0][0][0];
 #pragma unroll
-    for (int r = 0; r < 64; r++) d[r] = 0.0f;
+    for (int r = 0; r < BN / 2; r++) d[r] = 0.0f;
 
-    auto loadStage = [&](int slot, int kTile) {
-        const uint32_t aTile = smemBase + slot * TC_STAGE_BYTES, bTile = aTile + TC_TILE_BYTES;
-        const long long kByte0 = (long long)kTile * TC_BK_BYTES;
-        load_tile<1, true>(aTile, Ab, s.lda, row0, s.m, kByte0, kBytes, tid);
-        load_tile<1, true>(bTile, Bb, s.ldb, col0, s.n, kByte0, kBytes, tid);
+    auto loadStage = [&](int slot, long long kTile) {
+        const uint32_t aTile = smemBase + slot * STAGE_BYTES, bTile = aTile + A_BYTES;
+        const long long kByte0 = kTile * WG_K_BYTES;
+        if constexpr (A_KMAJOR) wg_load_kmajor<WG_BM>(aTile, Ab, ldaBytes, row0, s.m, kByte0, kBytes, tid);
+        else wg_load_mnmajor<WG_BM>(aTile, Ab, ldaBytes, row0, s.m, kByte0 / 2, s.k, tid);
+        if constexpr (B_KMAJOR) wg_load_kmajor<BN>(bTile, Bb, ldbBytes, col0, s.n, kByte0, kBytes, tid);
+        else wg_load_mnmajor<BN>(bTile, Bb, ldbBytes, col0, s.n, kByte0 / 2, s.k, tid);
     };
 
 #pragma unroll
-    for (int st = 0; st < TC_STAGES - 1; st++) {
-        if (st < kTiles) loadStage(st, st);
+    for (int st = 0; st < STAGES - 2; st++) {
+        if (st < tiles) loadStage(st, kBegin + st);
         cp_async_commit();
     }
-    for (int kt = 0; kt < kTiles; kt++) {
-        cp_async_wait<TC_STAGES - 2>();
+    for (int i = 0; i < tiles; i++) {
+        // Groups committed so far: tiles 0 .. i + STAGES - 3 of the slice; tile i must be complete.
+        cp_async_wait<STAGES - 3>();
         fence_async_proxy();
+        // Tile i visible to both warpgroups; both passed wgmma.wait_group 1 for tile i - 1, so the
+        // wgmmas of tile i - 2 are done and its slot, (i + STAGES - 2) % STAGES, can be refilled.
         __syncthreads();
-        const int next = kt + TC_STAGES - 1;
-        if (next < kTiles) loadStage(next % TC_STAGES, next);
+        const int next = i + STAGES - 2;
+        if (next < tiles) loadStage(next % STAGES, kBegin + next);
         cp_async_commit();
 
-        const uint32_t aTile = smemBase + (kt % TC_STAGES) * TC_STAGE_BYTES + warpgroup * 64 * TC_BK_BYTES;
-        const uint32_t bTile = smemBase + (kt % TC_STAGES) * TC_STAGE_BYTES + TC_TILE_BYTES;
+        const uint32_t aTile = smemBase + (i % STAGES) * STAGE_BYTES, bTile = aTile + A_BYTES;
         wg_fence();
 #pragma unroll
-        for (int ks = 0; ks < 4; ks++) wgmma_m64n128k32<KIND>(d, wg_descriptor(aTile + ks * 32), wg_descriptor(bTile + ks * 32), 1);
+        for (int ks = 0; ks < 4; ks++) {
+            const uint64_t descA = A_KMAJOR ? wg_descriptor(aTile + warpgroup * 64 * WG_K_BYTES + ks * 32, 16, 1024)
+                                            : wg_descriptor(aTile + warpgroup * 8192 + ks * 2048, 8192, 1024);
+            const uint64_t descB = B_KMAJOR ? wg_descriptor(bTile + ks * 32, 16, 1024) : wg_descriptor(bTile + ks * 2048, 8192, 1024);
+            wgmma_step<KIND, BN, A_KMAJOR ? 0 : 1, B_KMAJOR ? 0 : 1>(d, descA, descB);
+        }
         wg_commit();
-        wg_wait_all();
+        wg_wait<1>();
     }
+    wg_wait<0>();
     cp_async_wait<0>();
 
-    const float scale = aScale[0] * bScale[0];
-    store_accumulators<1, 16, OutTag>(acc, row0 + warpgroup * 64 + warpInGroup * 16, col0, scale, C + batchIndex * s.m * s.n,
-                                      bias, residual, batchIndex, s);
+    const long long rowBase = row0 + warpgroup * 64 + warpInGroup * 16;
+    if (partial != nullptr) {
+        TcShape raw = s;  // plain fp32 sums: no epilogue; pairs stay 8-byte aligned when n is even
+        raw.biasKind = EPI_NONE;
+        raw.residualKind = EPI_NONE;
+        raw.gelu = 0;
+        raw.pairStores = s.n % 2 == 0 ? 1 : 0;
+        store_accumulators<1, BN / 8, float>(acc, rowBase, col0, 1.0f, partial + ((long long)blockIdx.y * s.batch + batchIndex) * s.m * s.n,
+                                             nullptr, nullptr, batchIndex, raw);
+    } else {
+        const float scale = KIND == KIND_BF16 ? 1.0f : aScale[0] * bScale[0];
+        store_accumulators<1, BN / 8, OutTag>(acc, rowBase, col0, scale, C + batchIndex * s.m * s.n, bias, residual, batchIndex, s);
+    }
 }
 
-#define WG_ENTRY(name, KIND, OutTag)                                                                        \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS, 2)                                            \
-        name(const unsigned char* A, const unsigned char* B, Dt<OutTag>::storage* C, const void* bias,      \
-             const void* residual, const float* aScale, const float* bScale, TcShape s) {                   \
-        wg_gemm<KIND, OutTag>(A, B, C, bias, residual, aScale, bScale, s);                                  \
+#define WG_ENTRY(name, KIND, BN, AK, BK, OutTag)                                                                        \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS, 1)                                                         \
+        name(const unsigned char* A, const unsigned char* B, Dt<OutTag>::storage* C, const void* bias,                  \
+             const void* residual, const float* aScale, const float* bScale, TcShape s, float* partial,                 \
+             long long kTilesPerSlice) {                                                                                \
+        wg_gemm<KIND, BN, AK, BK, OutTag>(A, B, C, bias, residual, aScale, bScale, s, partial, kTilesPerSlice);        \
     }
+#define WG_ENTRY_WIDTHS(name, KIND, AK, BK, OutTag)       \
+    WG_ENTRY(name##_n128, KIND, 128, AK, BK, OutTag)     \
+    WG_ENTRY(name##_n256, KIND, 256, AK, BK, OutTag)
 
-WG_ENTRY(wg_gemm_e4m3_e4m3_f32, KIND_E4M3_E4M3, float)
-WG_ENTRY(wg_gemm_e5m2_e4m3_f32, KIND_E5M2_E4M3, float)
-WG_ENTRY(wg_gemm_e4m3_e5m2_f32, KIND_E4M3_E5M2, float)
-WG_ENTRY(wg_gemm_e4m3_e4m3_bf16, KIND_E4M3_E4M3, bf16_t)
-WG_ENTRY(wg_gemm_e5m2_e4m3_bf16, KIND_E5M2_E4M3, bf16_t)
-WG_ENTRY(wg_gemm_e4m3_e5m2_bf16, KIND_E4M3_E5M2, bf16_t)
+// bf16: transA n <=> A K-major; transB t <=> B K-major.
+WG_ENTRY_WIDTHS(wg_gemm_bf16_nn_f32, KIND_BF16, true, false, float)
+WG_ENTRY_WIDTHS(wg_gemm_bf16_nt_f32, KIND_BF16, true, true, float)
+WG_ENTRY_WIDTHS(wg_gemm_bf16_tn_f32, KIND_BF16, false, false, float)
+WG_ENTRY_WIDTHS(wg_gemm_bf16_tt_f32, KIND_BF16, false, true, float)
+WG_ENTRY_WIDTHS(wg_gemm_bf16_nn_bf16, KIND_BF16, true, false, bf16_t)
+WG_ENTRY_WIDTHS(wg_gemm_bf16_nt_bf16, KIND_BF16, true, true, bf16_t)
+WG_ENTRY_WIDTHS(wg_gemm_bf16_tn_bf16, KIND_BF16, false, false, bf16_t)
+WG_ENTRY_WIDTHS(wg_gemm_bf16_tt_bf16, KIND_BF16, false, true, bf16_t)
+// fp8: both operands K-major.
+WG_ENTRY_WIDTHS(wg_gemm_e4m3_e4m3_f32, KIND_E4M3_E4M3, true, true, float)
+WG_ENTRY_WIDTHS(wg_gemm_e5m2_e4m3_f32, KIND_E5M2_E4M3, true, true, float)
+WG_ENTRY_WIDTHS(wg_gemm_e4m3_e5m2_f32, KIND_E4M3_E5M2, true, true, float)
+WG_ENTRY_WIDTHS(wg_gemm_e4m3_e4m3_bf16, KIND_E4M3_E4M3, true, true, bf16_t)
+WG_ENTRY_WIDTHS(wg_gemm_e5m2_e4m3_bf16, KIND_E5M2_E4M3, true, true, bf16_t)
+WG_ENTRY_WIDTHS(wg_gemm_e4m3_e5m2_bf16, KIND_E4M3_E5M2, true, true, bf16_t)
+
+// ---------------------------------------------------------------- split-K reduction
+
+// C[idx] = epilogue(scale * sum over slices of partial[slice * total + idx]), slices added in
+// order; idx = (b * m + i) * n + j over total = batch * m * n. Grid-stride, one element per
+// thread per step. aScale / bScale null: scale 1 (bf16).
+template <typename OutTag>
+__device__ __forceinline__ void wg_reduce(const float* __restrict__ partial, typename Dt<OutTag>::storage* C, const void* bias,
+                                          const void* residual, const float* aScale, const float* bScale, const TcShape& s,
+                                          long long slices) {
+    const long long mn = s.m * s.n, total = s.batch * mn;
+    const float scale = aScale == nullptr ? 1.0f : aScale[0] * bScale[0];
+    for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total; idx += (long long)gridDim.x * blockDim.x) {
+        float v = 0.0f;
+        for (long long sl = 0; sl < slices; sl++) v += partial[sl * total + idx];
+        v *= scale;
+        const long long b = idx / mn, r = idx % mn, row = r / s.n, col = r % s.n;
+        if (s.biasKind != EPI_NONE) v += load_epilogue_value(bias, s.biasKind, col * s.biasStride);
+        if (s.gelu) v = gelu_tanh(v);
+        if (s.residualKind != EPI_NONE)
+            v += load_epilogue_value(residual, s.residualKind, b * s.residualBatchStride + row * s.residualLd + col);
+        C[idx] = Dt<OutTag>::store(v);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256) wg_splitk_reduce_f32(const float* partial, float* C, const void* bias, const void* residual,
+                                                                       const float* aScale, const float* bScale, TcShape s, long long slices) {
+    wg_reduce<float>(partial, C, bias, residual, aScale, bScale, s, slices);
+}
+extern "C" __global__ void __launch_bounds__(256) wg_splitk_reduce_bf16(const float* partial, bf16_t* C, const void* bias, const void* residual,
+                                                                        const float* aScale, const float* bScale, TcShape s, long long slices) {
+    wg_reduce<bf16_t>(partial, C, bias, residual, aScale, bScale, s, slices);
+}

@@ -12,8 +12,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The engine's own tensor-core GEMMs (gemm_tc.cu) next to cuBLAS through the engine: bf16 with
- * -Dreg4rec.gemm=own and =cublas through Backend#matmul, and fp8 (E4M3 x E4M3, bf16 output)
+ * The engine's own tensor-core GEMMs (gemm_tc.cu, gemm_wgmma.cu) next to cuBLAS through the engine:
+ * bf16 through Backend#matmul with -Dreg4rec.gemm=own on both own bf16 kernels (impl own_mma, and
+ * own_wgmma on sm_90, chosen by -Dreg4rec.gemm.bf16) and with =cublas, and fp8 (E4M3 x E4M3, bf16 output)
  * through Backend#matmulScaled on both own fp8 kernels (impl own_mma, and own_wgmma on sm_90), on square problems and on the model's shapes (the two linear
  * layers of 51200 rows, 128 -> 640 -> 128, and their backward products: dX = dY W^T and
  * dW = X^T dY). Outputs are preallocated, so only the GEMM (and, for layouts the kernels do not
@@ -55,8 +56,11 @@ public final class OwnGemmBench {
         System.err.println("OwnGemmBench on " + cuda + ", compute capability " + cuda.computeCapability()
                 + (cuda.gemm().cublasReady() ? ", cuBLAS " + cuda.gemm().cublasVersion() : ", cuBLAS unavailable: " + cuda.gemm().cublasProblem()));
         for (Problem p : PROBLEMS) {
-            bf16(cuda, "own", p, reps);
-            if (cuda.gemm().cublasReady()) bf16(cuda, "cublas", p, reps);
+            for (String kernel : cuda.computeCapability() == 90 ? List.of("mma", "wgmma") : List.of("mma")) {
+                System.setProperty(CudaGemm.BF16_PROPERTY, kernel);
+                bf16(cuda, "own", "own_" + kernel, p, reps);
+            }
+            if (cuda.gemm().cublasReady()) bf16(cuda, "cublas", "cublas", p, reps);
             if (cuda.computeCapability() >= 89) {
                 Problem tn = new Problem(p.name, p.m, p.n, p.k, false, true);
                 for (String kernel : cuda.computeCapability() == 90 ? List.of("mma", "wgmma") : List.of("mma")) fp8(cuda, kernel, tn, reps);
@@ -64,14 +68,15 @@ public final class OwnGemmBench {
         }
         System.clearProperty(CudaGemm.PROPERTY);
         System.clearProperty(CudaGemm.FP8_PROPERTY);
+        System.clearProperty(CudaGemm.BF16_PROPERTY);
     }
 
     private static Tensor stored(Device gpu, DType t, long seed, int rows, int cols, boolean transposed) {
         return transposed ? Tensor.randn(gpu, t, seed, 1, cols, rows) : Tensor.randn(gpu, t, seed, 1, rows, cols);
     }
 
-    private static void bf16(CudaBackend cuda, String impl, Problem p, int reps) {
-        System.setProperty(CudaGemm.PROPERTY, impl);
+    private static void bf16(CudaBackend cuda, String setting, String impl, Problem p, int reps) {
+        System.setProperty(CudaGemm.PROPERTY, setting);
         Device gpu = cuda.device();
         Backend backend = Engine.backend(gpu);
         try (Tensor a = stored(gpu, DType.BF16, 1, p.m, p.k, p.ta); Tensor b = stored(gpu, DType.BF16, 2, p.k, p.n, p.tb);

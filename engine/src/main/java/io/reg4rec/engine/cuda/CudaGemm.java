@@ -21,15 +21,34 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_N;
 import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
 
 /**
- * The one place that chooses how a CUDA matmul runs: cuBLAS through JCublas2 when its natives
- * load (they need libcublas.so.12, which on a CUDA 13 host a compatibility shim provides), else
- * the engine's own kernels (bf16 on tensor cores: gemm_tc.cu through {@link OwnTensorCoreGemm};
- * fp32, and bf16 below sm_80: gemm.cu). fp8 GEMMs ({@link #matmulScaled}) and GEMMs with a fused
- * epilogue ({@link #matmulEpilogue}) always run on the own tensor-core kernels. The system property
- * {@code reg4rec.gemm} = {@code cublas} | {@code own} | {@code own-simt} | {@code auto} (default)
- * forces a choice; it is read on every call so tests and benchmarks can switch.
+ * The one place that chooses how a CUDA matmul runs. The rule, per call:
+ * <pre>
+ *   operation        dtype  auto choice                          why (OwnGemmBench on an H200, medians)
+ *   matmul           bf16   cuBLAS when JCublas loads,           cuBLAS 0.184 ms at 4096^3, 1.403 ms at 8192^3,
+ *                           else own tensor cores (below)        0.036-0.040 ms on every model shape; own
+ *                                                                mma.sync 0.496 / 3.658 ms, 0.074-0.911 ms
+ *   matmul           fp32   cuBLAS when JCublas loads, else      no own fp32 tensor-core kernel
+ *                           gemm.cu (CUDA cores)
+ *   matmulScaled     fp8    own: wgmma on 9.0, mma.sync on 8.9   JCublas has no cuBLASLt (the only fp8 route);
+ *                                                                wgmma 0.237 / 1.540 ms vs mma.sync (emulated
+ *                                                                on sm_90) 0.543 / 4.158 ms at 4096^3 / 8192^3
+ *   matmulEpilogue   bf16   own tensor cores (below)             JCublas2 cannot fuse bias / GELU / residual
+ *   own tensor cores bf16   wgmma on 9.0, mma.sync on 8.0+       wgmma is Hopper's full-rate MMA; mma.sync
+ *                                                                reaches 277-301 TFLOP/s there at most
+ * </pre>
+ * The wgmma kernels also choose their tile width and k split (split-K for small m x n with long
+ * k, such as the weight gradients) in {@link OwnTensorCoreGemm#plan}. The numbers above for the
+ * bf16 wgmma kernel (new) are still to be measured: until OwnGemmBench (impl own_wgmma) shows it
+ * ahead of cuBLAS on a shape class, bf16 matmul keeps cuBLAS when JCublas loads.
  *
- * <p>Row-major C = A·B is computed by cuBLAS as the column-major product C^T = B^T·A^T: a
+ * <p>System properties force a choice; they are read on every call so tests and benchmarks can
+ * switch: {@code reg4rec.gemm} = {@code cublas} | {@code own} | {@code own-simt} | {@code auto}
+ * (default) for matmul; {@code reg4rec.gemm.bf16} and {@code reg4rec.gemm.fp8} = {@code auto} |
+ * {@code mma} | {@code wgmma} for the own bf16 and fp8 tensor-core kernel.
+ *
+ * <p>cuBLAS runs through JCublas2 when its natives load (they need libcublas.so.12, which on a
+ * CUDA 13 host a compatibility shim provides).
+ * Row-major C = A·B is computed by cuBLAS as the column-major product C^T = B^T·A^T: a
  * row-major matrix with leading dimension ld is its own transpose in column-major order, so no
  * data moves. The cuBLAS functions called are cublasCreate_v2, cublasSetStream_v2,
  * cublasSetWorkspace_v2, cublasSetMathMode, cublasGetVersion_v2, cublasSgemmStridedBatched and cublasGemmStridedBatchedEx
@@ -42,16 +61,17 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
  */
 public final class CudaGemm {
     /**
-     * CUBLAS: JCublas2. OWN: the engine's kernels, bf16 on tensor cores (mma.sync, gemm_tc.cu)
-     * on sm_80+. OWN_SIMT: the engine's CUDA-core kernel for every dtype (the fallback below sm_80).
+     * CUBLAS: JCublas2. OWN: the engine's kernels, bf16 on tensor cores (wgmma on 9.0, gemm_wgmma.cu;
+     * mma.sync on sm_80+, gemm_tc.cu). OWN_SIMT: the engine's CUDA-core kernel for every dtype (the
+     * fallback below sm_80).
      */
     public enum Impl { CUBLAS, OWN, OWN_SIMT }
 
     public static final String PROPERTY = "reg4rec.gemm";
 
-    /** Which own kernel runs fp8 GEMMs: {@link #fp8Kernel()}. */
-    public enum Fp8Kernel {
-        /** mma.sync m16n8k32 (gemm_tc.cu), sm_89+. */
+    /** Which own tensor-core kernel runs a GEMM: {@link #fp8Kernel()}, {@link #bf16Kernel()}. */
+    public enum TensorCoreKernel {
+        /** mma.sync (gemm_tc.cu): bf16 on sm_80+, fp8 (m16n8k32) on sm_89+. */
         MMA,
         /** Hopper warpgroup MMA (gemm_wgmma.cu, built for sm_90a), compute capability 9.0 only. */
         WGMMA
@@ -59,6 +79,8 @@ public final class CudaGemm {
 
     /** {@code reg4rec.gemm.fp8} = {@code auto} (default: WGMMA on 9.0, else MMA) | {@code mma} | {@code wgmma}; read on every call. */
     public static final String FP8_PROPERTY = "reg4rec.gemm.fp8";
+    /** {@code reg4rec.gemm.bf16} = {@code auto} (default: WGMMA on 9.0, else MMA) | {@code mma} | {@code wgmma}; read on every call. */
+    public static final String BF16_PROPERTY = "reg4rec.gemm.bf16";
     /** Host-side alpha = 1 and beta = 0 for every GEMM (read by cuBLAS during the call; never written). */
     private static final Pointer ALPHA_ONE = Pointer.to(new float[]{1f}), BETA_ZERO = Pointer.to(new float[]{0f});
     static final long WORKSPACE_BYTES_SM90 = 32L << 20, WORKSPACE_BYTES_OTHER = 4L << 20;
@@ -216,7 +238,7 @@ public final class CudaGemm {
             cublas(a, transposeA, b, transposeB, out, batch, m, n, k, (int) lda, (int) ldb, strideA, strideB);
         } else if (impl != Impl.OWN_SIMT && a.dtype() == DType.BF16 && backend.computeCapability() >= 80) {
             tensorCores.bf16(GemmArguments.check("matmul", a, transposeA, b, transposeB, out), a, transposeA, b, transposeB,
-                    null, false, null, out);
+                    null, false, null, out, bf16Kernel() == TensorCoreKernel.WGMMA);
         } else {
             own(a, transposeA, b, transposeB, out, batch, m, n, k, lda, ldb, strideA, strideB);
         }
@@ -232,7 +254,7 @@ public final class CudaGemm {
             throw new UnsupportedOperationException("matmulScaled: fp8 tensor-core GEMM needs compute capability 8.9 or newer (mma.sync with e4m3/e5m2), "
                     + backend.device() + " (" + backend.deviceName() + ") has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
         }
-        boolean wgmma = fp8Kernel() == Fp8Kernel.WGMMA;
+        boolean wgmma = fp8Kernel() == TensorCoreKernel.WGMMA;
         backend.makeCurrent();
         tensorCores.fp8(g, a, ta, b, tb, aScale, bScale, out, wgmma);
     }
@@ -241,29 +263,42 @@ public final class CudaGemm {
      * The kernel fp8 GEMMs use now: wgmma where it exists (sm_90a code runs on compute
      * capability 9.0 only), else mma.sync, unless {@link #FP8_PROPERTY} says otherwise.
      */
-    public Fp8Kernel fp8Kernel() {
+    public TensorCoreKernel fp8Kernel() {
+        return tensorCoreKernel(FP8_PROPERTY);
+    }
+
+    /**
+     * The own kernel bf16 GEMMs use now (matmul with {@link Impl#OWN}, and matmulEpilogue): wgmma
+     * on compute capability 9.0, else mma.sync, unless {@link #BF16_PROPERTY} says otherwise.
+     */
+    public TensorCoreKernel bf16Kernel() {
+        return tensorCoreKernel(BF16_PROPERTY);
+    }
+
+    private TensorCoreKernel tensorCoreKernel(String property) {
         boolean hopper = backend.computeCapability() == 90;
-        String setting = System.getProperty(FP8_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        String setting = System.getProperty(property, "auto").trim().toLowerCase(Locale.ROOT);
         switch (setting) {
             case "mma":
-                return Fp8Kernel.MMA;
+                return TensorCoreKernel.MMA;
             case "wgmma":
                 if (!hopper) {
-                    throw new IllegalStateException("-D" + FP8_PROPERTY + "=wgmma needs compute capability 9.0 (sm_90a code), "
+                    throw new IllegalStateException("-D" + property + "=wgmma needs compute capability 9.0 (sm_90a code), "
                             + backend.device() + " has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
                 }
-                return Fp8Kernel.WGMMA;
+                return TensorCoreKernel.WGMMA;
             case "auto":
             case "":
-                return hopper ? Fp8Kernel.WGMMA : Fp8Kernel.MMA;
+                return hopper ? TensorCoreKernel.WGMMA : TensorCoreKernel.MMA;
             default:
-                throw new IllegalArgumentException("-D" + FP8_PROPERTY + "=" + setting + ": expected auto, mma or wgmma");
+                throw new IllegalArgumentException("-D" + property + "=" + setting + ": expected auto, mma or wgmma");
         }
     }
 
     /**
-     * See {@link io.reg4rec.engine.Backend#matmulEpilogue}: always the own bf16 tensor-core kernel,
-     * the one that can fuse the epilogue (cuBLAS through JCublas2 cannot); needs sm_80+.
+     * See {@link io.reg4rec.engine.Backend#matmulEpilogue}: always an own bf16 tensor-core kernel
+     * ({@link #bf16Kernel()}), the ones that can fuse the epilogue (cuBLAS through JCublas2
+     * cannot); needs sm_80+.
      */
     void matmulEpilogue(Tensor a, boolean ta, Tensor b, boolean tb, Tensor bias, boolean gelu, Tensor residual, Tensor out) {
         GemmArguments g = GemmArguments.checkEpilogue(a, ta, b, tb, bias, residual, out);
@@ -272,7 +307,7 @@ public final class CudaGemm {
                     + backend.device() + " (" + backend.deviceName() + ") has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
         }
         backend.makeCurrent();
-        tensorCores.bf16(g, a, ta, b, tb, bias, gelu, residual, out);
+        tensorCores.bf16(g, a, ta, b, tb, bias, gelu, residual, out, bf16Kernel() == TensorCoreKernel.WGMMA);
     }
 
     private void cublas(Tensor a, boolean ta, Tensor b, boolean tb, Tensor out, int batch, int m, int n, int k,

@@ -14,9 +14,9 @@ import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 
 /**
  * Launches the engine's tensor-core GEMM kernels (kernels/src/main/cuda/gemm_tc.cu, mma.sync, and
- * gemm_wgmma.cu, Hopper wgmma for fp8): bf16 with an optional fused epilogue (any transposes) and
- * fp8 with per-tensor scales. Which GEMM runs
- * where is decided by {@link CudaGemm}; this class only prepares operands and launches.
+ * gemm_wgmma.cu, Hopper warpgroup MMA): bf16 with an optional fused epilogue (any transposes) and
+ * fp8 with per-tensor scales. Which GEMM runs where is decided by {@link CudaGemm}; this class
+ * only prepares operands, picks the wgmma tile width and k split ({@link #plan}) and launches.
  *
  * <p>Layout rules of the kernels, met here by repacking rather than by rejecting: every operand
  * row starts on a 16-byte boundary (leading dimension and batch stride multiples of 8 bf16 or
@@ -31,8 +31,19 @@ final class OwnTensorCoreGemm {
     static final int TILE = 128, THREADS = 256;
     /** Dynamic shared memory of one block: 3 stages x (A + B) x 128 x 128 bytes (TC_SMEM_BYTES). */
     static final int SHARED_BYTES = 3 * 2 * 128 * 128;
-    /** gemm_wgmma.cu's WG_SMEM_BYTES: the same stages plus 1 KiB to align them to wgmma's 1024-byte swizzle atoms. */
-    static final int WGMMA_SHARED_BYTES = SHARED_BYTES + 1024;
+    /**
+     * gemm_wgmma.cu's WG_SMEM_BYTES: 4 stages of (128 + 256) x 128 bytes (or 6 of (128 + 128) x 128)
+     * plus 1 KiB to align them to wgmma's 1024-byte swizzle atoms.
+     */
+    static final int WGMMA_SHARED_BYTES = 4 * (128 + 256) * 128 + 1024;
+    /** Forces the wgmma tile width (128 or 256) instead of {@link #plan}'s choice: for tests and benchmarks. */
+    static final String WGMMA_TILE_PROPERTY = "reg4rec.gemm.wgmma.tileN";
+    /** Forces the number of k slices of a wgmma GEMM (1: no split-K) instead of {@link #plan}'s choice. */
+    static final String WGMMA_SPLIT_PROPERTY = "reg4rec.gemm.wgmma.splitK";
+    /** A wgmma block works on at least this many 128-byte k tiles when the k range is split. */
+    static final int MIN_TILES_PER_SLICE = 8;
+    /** Workspace limit of split-K (fp32 partial sums of every slice). */
+    static final long MAX_SPLIT_WORKSPACE_BYTES = 256L << 20;
     private static final int EPI_NONE = 0, EPI_F32 = 1, EPI_BF16 = 2;
 
     private final CudaBackend backend;
@@ -42,15 +53,20 @@ final class OwnTensorCoreGemm {
         this.backend = backend;
     }
 
-    /** bf16 x bf16 (fp32 accumulation) with the epilogue of {@link io.reg4rec.engine.Backend#matmulEpilogue}; needs sm_80+. */
-    void bf16(GemmArguments g, Tensor a, boolean ta, Tensor b, boolean tb, Tensor bias, boolean gelu, Tensor residual, Tensor out) {
+    /**
+     * bf16 x bf16 (fp32 accumulation) with the epilogue of {@link io.reg4rec.engine.Backend#matmulEpilogue}:
+     * on mma.sync (sm_80+, gemm_tc.cu) or, with {@code wgmma}, on Hopper's warpgroup MMA (sm_90 only, gemm_wgmma.cu).
+     */
+    void bf16(GemmArguments g, Tensor a, boolean ta, Tensor b, boolean tb, Tensor bias, boolean gelu, Tensor residual, Tensor out,
+              boolean wgmma) {
         if (a.dtype() != DType.BF16 || b.dtype() != DType.BF16) {
             throw new IllegalArgumentException("bf16 tensor-core GEMM: operands must be BF16, got " + a.describe() + " x " + b.describe());
         }
         if (g.batch == 0 || g.m == 0 || g.n == 0) return;
         try (Operand pa = Operand.prepare(backend, a, false); Operand pb = Operand.prepare(backend, b, false)) {
-            String name = "tc_gemm_bf16_" + (ta ? "t" : "n") + (tb ? "t" : "n") + "_" + outSuffix(out);
-            launch(MODULE, name, SHARED_BYTES, g, pa, pb, bias, gelu, residual, null, null, out);
+            String name = "gemm_bf16_" + (ta ? "t" : "n") + (tb ? "t" : "n") + "_" + outSuffix(out);
+            if (wgmma) launchWgmma("wg_" + name, 2, g, pa, pb, bias, gelu, residual, null, null, out);
+            else launch(MODULE, "tc_" + name, SHARED_BYTES, g, pa, pb, bias, gelu, residual, null, null, out);
         }
     }
 
@@ -62,29 +78,18 @@ final class OwnTensorCoreGemm {
         if (g.batch == 0 || g.m == 0 || g.n == 0) return;
         // Both operands K-major: A stored [m, k] (ta false), B stored [n, k] (tb true).
         try (Operand pa = Operand.prepare(backend, a, ta); Operand pb = Operand.prepare(backend, b, !tb)) {
-            String name = (wgmma ? "wg_gemm_" : "tc_gemm_") + fp8Suffix(a.dtype()) + "_" + fp8Suffix(b.dtype()) + "_" + outSuffix(out);
-            launch(wgmma ? WGMMA_MODULE : MODULE, name, wgmma ? WGMMA_SHARED_BYTES : SHARED_BYTES, g, pa, pb, null, false, null,
-                    aScale, bScale, out);
+            String name = "gemm_" + fp8Suffix(a.dtype()) + "_" + fp8Suffix(b.dtype()) + "_" + outSuffix(out);
+            if (wgmma) launchWgmma("wg_" + name, 1, g, pa, pb, null, false, null, aScale, bScale, out);
+            else launch(MODULE, "tc_" + name, SHARED_BYTES, g, pa, pb, null, false, null, aScale, bScale, out);
         }
     }
 
     private void launch(String module, String name, int sharedBytes, GemmArguments g, Operand pa, Operand pb, Tensor bias, boolean gelu, Tensor residual,
                         Tensor aScale, Tensor bScale, Tensor out) {
-        Tensor res = residual == null || residual.size(2) == 1 || residual.stride(2) == 1 ? residual : residual.contiguous();
+        Tensor res = residualForKernel(residual);
         try {
-            int outBytes = out.dtype().byteSize();
-            boolean pairStores = g.n % 2 == 0 && (out.offset() * outBytes) % 8 == 0;
-            long[] shape = {
-                    g.m, g.n, g.k, pa.ld, pb.ld, pa.batchStride, pb.batchStride, g.batch,
-                    bias == null ? 0 : bias.stride(0), epilogueKind(bias),
-                    res == null ? 0 : (res.size(1) == 1 ? g.n : res.stride(1)),
-                    res == null || res.size(0) == 1 ? 0 : res.stride(0), epilogueKind(res),
-                    gelu ? 1 : 0, pairStores ? 1 : 0};
             long tiles = (long) g.batch * ((g.m + TILE - 1) / TILE) * ((g.n + TILE - 1) / TILE);
-            if (tiles > KernelLaunch.MAX_GRID_X) {
-                throw new IllegalArgumentException("tensor-core GEMM " + g + ": " + tiles + " tiles of " + TILE + " x " + TILE
-                        + " exceed the grid limit " + KernelLaunch.MAX_GRID_X);
-            }
+            checkGrid(g, tiles, TILE);
             raiseSharedMemory(module, name, sharedBytes);
             backend.kernel(module, name)
                     .ptr(backend.pointer(pa.tensor)).ptr(backend.pointer(pb.tensor)).ptr(backend.pointer(out))
@@ -92,11 +97,138 @@ final class OwnTensorCoreGemm {
                     .ptr(res == null ? new CUdeviceptr() : backend.pointer(res))
                     .ptr(aScale == null ? new CUdeviceptr() : backend.pointer(aScale))
                     .ptr(bScale == null ? new CUdeviceptr() : backend.pointer(bScale))
-                    .struct(shape)
+                    .struct(shape(g, pa, pb, bias, gelu, res, out))
                     .launch(backend.stream(), tiles, 1, THREADS, 1, sharedBytes);
         } finally {
             if (res != residual) res.close();
         }
+    }
+
+    /**
+     * gemm_wgmma.cu: {@code name} plus the tile-width suffix, over the grid {@link #plan} gives;
+     * with a k split, into a workspace of fp32 partial sums that wg_splitk_reduce_* then adds up
+     * (slice by slice, so the result does not depend on timing) and passes through the epilogue.
+     */
+    private void launchWgmma(String name, int elementBytes, GemmArguments g, Operand pa, Operand pb, Tensor bias, boolean gelu,
+                             Tensor residual, Tensor aScale, Tensor bScale, Tensor out) {
+        Plan plan = plan(g.m, g.n, (long) g.k * elementBytes, g.batch, backend.multiprocessorCount());
+        String kernelName = name + "_n" + plan.tileN();
+        Tensor res = residualForKernel(residual);
+        Tensor partial = null;
+        try {
+            long tiles = (long) g.batch * ((g.m + TILE - 1) / TILE) * ((g.n + plan.tileN() - 1) / plan.tileN());
+            checkGrid(g, tiles, plan.tileN());
+            long[] shape = shape(g, pa, pb, bias, gelu, res, out);
+            if (plan.slices() > 1) {
+                partial = Tensor.empty(out.device(), DType.F32, plan.slices() * g.batch, g.m, g.n);
+            }
+            raiseSharedMemory(WGMMA_MODULE, kernelName, WGMMA_SHARED_BYTES);
+            backend.kernel(WGMMA_MODULE, kernelName)
+                    .ptr(backend.pointer(pa.tensor)).ptr(backend.pointer(pb.tensor)).ptr(backend.pointer(out))
+                    .ptr(bias == null ? new CUdeviceptr() : backend.pointer(bias))
+                    .ptr(res == null ? new CUdeviceptr() : backend.pointer(res))
+                    .ptr(aScale == null ? new CUdeviceptr() : backend.pointer(aScale))
+                    .ptr(bScale == null ? new CUdeviceptr() : backend.pointer(bScale))
+                    .struct(shape)
+                    .ptr(partial == null ? new CUdeviceptr() : backend.pointer(partial))
+                    .i64(plan.kTilesPerSlice())
+                    .launch(backend.stream(), tiles, plan.slices(), THREADS, 1, WGMMA_SHARED_BYTES);
+            if (partial != null) {
+                long total = (long) g.batch * g.m * g.n;
+                backend.kernel(WGMMA_MODULE, "wg_splitk_reduce_" + outSuffix(out))
+                        .ptr(backend.pointer(partial)).ptr(backend.pointer(out))
+                        .ptr(bias == null ? new CUdeviceptr() : backend.pointer(bias))
+                        .ptr(res == null ? new CUdeviceptr() : backend.pointer(res))
+                        .ptr(aScale == null ? new CUdeviceptr() : backend.pointer(aScale))
+                        .ptr(bScale == null ? new CUdeviceptr() : backend.pointer(bScale))
+                        .struct(shape)
+                        .i64(plan.slices())
+                        .launch(backend.stream(), Math.min((total + 255) / 256, (long) backend.multiprocessorCount() * 16), THREADS);
+            }
+        } finally {
+            if (partial != null) partial.close();
+            if (res != residual) res.close();
+        }
+    }
+
+    /**
+     * How a wgmma GEMM is cut: tile width (tileN 128 or 256 columns of C per block, always 128 rows)
+     * and k split (slices blocks per tile, each over kTilesPerSlice k tiles of 128 bytes; slices 1:
+     * no split, kTilesPerSlice then covers all of k).
+     */
+    record Plan(int tileN, int slices, long kTilesPerSlice) {}
+
+    /**
+     * The wgmma cut for an m x n x (kBytes of k) problem on a device of smCount multiprocessors.
+     * <ul>
+     * <li>tileN 256 (one 128 x 256 tile per block: half the B-tile loads per flop of 128 x 128)
+     *   when it adds no padding columns (n rounds up to the same multiple of 128 and of 256) and
+     *   still gives every multiprocessor a tile; else 128.
+     * <li>split-K when the tiles alone leave most multiprocessors idle (at most a quarter busy)
+     *   and k is long (at least 2 x {@link #MIN_TILES_PER_SLICE} k tiles): the model's weight
+     *   gradients, 128 x 640 with k = 51200, have 5 tiles for 132 multiprocessors. slices =
+     *   smCount / tiles (one wave), at most kTiles / MIN_TILES_PER_SLICE, and within
+     *   {@link #MAX_SPLIT_WORKSPACE_BYTES}; then no slice is left empty.
+     * </ul>
+     * The system properties {@link #WGMMA_TILE_PROPERTY} and {@link #WGMMA_SPLIT_PROPERTY} override
+     * both choices (tests use them to cover every variant on small shapes).
+     */
+    static Plan plan(long m, long n, long kBytes, long batch, int smCount) {
+        long rowTiles = (m + TILE - 1) / TILE;
+        long tiles256 = batch * rowTiles * ((n + 255) / 256);
+        boolean wide = (n + 255) / 256 * 256 == (n + 127) / 128 * 128 && tiles256 >= smCount;
+        int tileN = forcedInt(WGMMA_TILE_PROPERTY, wide ? 256 : 128);
+        if (tileN != 128 && tileN != 256) {
+            throw new IllegalArgumentException("-D" + WGMMA_TILE_PROPERTY + "=" + tileN + ": expected 128 or 256");
+        }
+        long tiles = batch * rowTiles * ((n + tileN - 1) / tileN);
+        long kTiles = Math.max(1, (kBytes + 127) / 128);
+        long slices = 1;
+        if (tiles * 4 <= smCount && kTiles >= 2L * MIN_TILES_PER_SLICE) {
+            long byWorkspace = Math.max(1, MAX_SPLIT_WORKSPACE_BYTES / Math.max(1, 4 * batch * m * n));
+            slices = Math.min(Math.min(smCount / tiles, kTiles / MIN_TILES_PER_SLICE), byWorkspace);
+        }
+        int forced = forcedInt(WGMMA_SPLIT_PROPERTY, 0);
+        if (forced < 0) throw new IllegalArgumentException("-D" + WGMMA_SPLIT_PROPERTY + "=" + forced + ": expected a positive slice count");
+        if (forced > 0) slices = Math.min(forced, kTiles);
+        slices = Math.max(1, Math.min(slices, 65535));
+        long perSlice = (kTiles + slices - 1) / slices;
+        slices = (kTiles + perSlice - 1) / perSlice;  // no empty slice
+        return new Plan(tileN, (int) slices, perSlice);
+    }
+
+    private static int forcedInt(String property, int otherwise) {
+        String v = System.getProperty(property, "").trim();
+        if (v.isEmpty() || v.equalsIgnoreCase("auto")) return otherwise;
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + property + "=" + v + ": expected an integer or auto", e);
+        }
+    }
+
+    /** The residual as the kernels read it: rows of unit stride (a copy when it has other strides). */
+    private static Tensor residualForKernel(Tensor residual) {
+        return residual == null || residual.size(2) == 1 || residual.stride(2) == 1 ? residual : residual.contiguous();
+    }
+
+    private static void checkGrid(GemmArguments g, long tiles, int tileN) {
+        if (tiles > KernelLaunch.MAX_GRID_X) {
+            throw new IllegalArgumentException("tensor-core GEMM " + g + ": " + tiles + " tiles of " + TILE + " x " + tileN
+                    + " exceed the grid limit " + KernelLaunch.MAX_GRID_X);
+        }
+    }
+
+    /** gemm_tc.cuh's TcShape, field by field. */
+    private static long[] shape(GemmArguments g, Operand pa, Operand pb, Tensor bias, boolean gelu, Tensor res, Tensor out) {
+        int outBytes = out.dtype().byteSize();
+        boolean pairStores = g.n % 2 == 0 && (out.offset() * outBytes) % 8 == 0;
+        return new long[]{
+                g.m, g.n, g.k, pa.ld, pb.ld, pa.batchStride, pb.batchStride, g.batch,
+                bias == null ? 0 : bias.stride(0), epilogueKind(bias),
+                res == null ? 0 : (res.size(1) == 1 ? g.n : res.stride(1)),
+                res == null || res.size(0) == 1 ? 0 : res.stride(0), epilogueKind(res),
+                gelu ? 1 : 0, pairStores ? 1 : 0};
     }
 
     /** Kernels above 48 KiB of dynamic shared memory must opt in, once per function. */

@@ -6,12 +6,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.HashMap;
+import java.util.Map;
+
 import static io.reg4rec.engine.cuda.GpuTesting.*;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The own tensor-core GEMMs (gemm_tc.cu through OwnTensorCoreGemm) against the exact product,
+ * The own tensor-core GEMMs (gemm_tc.cu and gemm_wgmma.cu through OwnTensorCoreGemm) against the exact product,
  * computed on the CPU in F64 from the same bf16 / fp8 inputs (which F64 holds exactly).
  *
  * <p>Tolerance per element, with mag = (|op(A)| |op(B)|)(i, j) in F64 and v the exact value
@@ -25,6 +28,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * </pre>
  * 1.2 bounds GELU's slope (max 1.13), and the last term covers fp32 tanhf and the epilogue's
  * fp32 additions. A wrong fragment layout gives errors of order mag / sqrt(K), far outside.
+ *
+ * <p>Every test runs on each kernel variant the device has ({@link #variants}): mma.sync, and on
+ * compute capability 9.0 wgmma with 128- and 256-column tiles, with and without a forced k split.
  */
 @Tag("gpu")
 class CudaTensorCoreGemmTest {
@@ -40,6 +46,32 @@ class CudaTensorCoreGemmTest {
     void clearProperty() {
         System.clearProperty(CudaGemm.PROPERTY);
         System.clearProperty(CudaGemm.FP8_PROPERTY);
+        System.clearProperty(CudaGemm.BF16_PROPERTY);
+        System.clearProperty(OwnTensorCoreGemm.WGMMA_TILE_PROPERTY);
+        System.clearProperty(OwnTensorCoreGemm.WGMMA_SPLIT_PROPERTY);
+        EXACT.clear();
+    }
+
+    /** A kernel choice: tensor-core kernel, and for wgmma the forced tile width and k slices ("auto": the plan's). */
+    private record Variant(String kernel, String tileN, String splitK) {
+        void use(String kernelProperty) {
+            System.setProperty(kernelProperty, kernel);
+            System.setProperty(OwnTensorCoreGemm.WGMMA_TILE_PROPERTY, tileN);
+            System.setProperty(OwnTensorCoreGemm.WGMMA_SPLIT_PROPERTY, splitK);
+        }
+
+        @Override
+        public String toString() {
+            return kernel.equals("mma") ? "mma" : "wgmma tileN " + tileN + " splitK " + splitK;
+        }
+    }
+
+    /** mma.sync, and on compute capability 9.0 the wgmma tile widths, each without and with a k split (3 slices, 2 slices). */
+    private static Variant[] variants() {
+        Variant mma = new Variant("mma", "auto", "auto");
+        if (CudaBackend.device(0).computeCapability() != 90) return new Variant[]{mma};
+        return new Variant[]{mma, new Variant("wgmma", "128", "1"), new Variant("wgmma", "256", "1"),
+                new Variant("wgmma", "128", "3"), new Variant("wgmma", "256", "2")};
     }
 
     private static Backend gpuBackend() { return Engine.backend(GPU); }
@@ -51,6 +83,15 @@ class CudaTensorCoreGemmTest {
 
     /** Exact op(a) op(b) (or its magnitude bound with abs) in F64, [batch of the product, m, n] flattened. */
     private static double[] exact(Tensor a, boolean ta, Tensor b, boolean tb, boolean abs) {
+        return EXACT.computeIfAbsent(new ExactKey(a, ta, b, tb, abs), key -> computeExact(a, ta, b, tb, abs));
+    }
+
+    /** Exact products already computed in this test, by operand identity (every kernel variant checks the same inputs). */
+    private static final Map<ExactKey, double[]> EXACT = new HashMap<>();
+
+    private record ExactKey(Tensor a, boolean ta, Tensor b, boolean tb, boolean abs) {}
+
+    private static double[] computeExact(Tensor a, boolean ta, Tensor b, boolean tb, boolean abs) {
         try (Tensor a64 = a.to(DType.F64); Tensor b64 = b.to(DType.F64);
              Tensor aa = abs ? a64.abs() : a64.contiguous(); Tensor bb = abs ? b64.abs() : b64.contiguous();
              Tensor opA = ta ? aa.transpose(1, 2) : aa.contiguous(); Tensor opB = tb ? bb.transpose(1, 2) : bb.contiguous();
@@ -119,8 +160,9 @@ class CudaTensorCoreGemmTest {
             for (int variant = 0; variant < 4; variant++) {
                 boolean ta = (variant & 1) != 0, tb = (variant & 2) != 0;
                 try (Tensor a = operand(DType.BF16, 10 + variant, 1, m, k, ta); Tensor b = operand(DType.BF16, 20 + variant, 1, k, n, tb)) {
-                    for (DType out : new DType[]{DType.F32, DType.BF16}) {
-                        String what = "bf16 " + m + "x" + n + "x" + k + (ta ? " A^T" : "") + (tb ? " B^T" : "") + " -> " + out;
+                    for (Variant kernel : variants()) for (DType out : new DType[]{DType.F32, DType.BF16}) {
+                        kernel.use(CudaGemm.BF16_PROPERTY);
+                        String what = kernel + " bf16 " + m + "x" + n + "x" + k + (ta ? " A^T" : "") + (tb ? " B^T" : "") + " -> " + out;
                         verify(what, runEpilogue(a, ta, b, tb, null, false, null, out, 1, m, n), a, ta, b, tb, 1, m, n, k, 1, null, false, null, out, false);
                     }
                 }
@@ -130,10 +172,17 @@ class CudaTensorCoreGemmTest {
 
     @Test
     void bf16Thousand() {
+        for (Variant v : variants()) {
+            v.use(CudaGemm.BF16_PROPERTY);
+            bf16Thousand(v);
+        }
+    }
+
+    private void bf16Thousand(Variant kernel) {
         int m = 1000, n = 1000, k = 1000;
         for (boolean t : new boolean[]{false, true}) {
             try (Tensor a = operand(DType.BF16, 31, 1, m, k, t); Tensor b = operand(DType.BF16, 32, 1, k, n, t)) {
-                verify("bf16 1000^3 transposes " + t, runEpilogue(a, t, b, t, null, false, null, DType.BF16, 1, m, n),
+                verify(kernel + " bf16 1000^3 transposes " + t, runEpilogue(a, t, b, t, null, false, null, DType.BF16, 1, m, n),
                         a, t, b, t, 1, m, n, k, 1, null, false, null, DType.BF16, false);
             }
         }
@@ -141,14 +190,21 @@ class CudaTensorCoreGemmTest {
 
     @Test
     void bf16BatchedAndBroadcast() {
+        for (Variant v : variants()) {
+            v.use(CudaGemm.BF16_PROPERTY);
+            bf16BatchedAndBroadcast(v);
+        }
+    }
+
+    private void bf16BatchedAndBroadcast(Variant kernel) {
         int batch = 3, m = 130, n = 70, k = 200;
         for (int variant = 0; variant < 4; variant++) {
             boolean ta = (variant & 1) != 0, tb = (variant & 2) != 0;
             try (Tensor a = operand(DType.BF16, 40 + variant, batch, m, k, ta); Tensor b = operand(DType.BF16, 50 + variant, batch, k, n, tb);
                  Tensor b1 = operand(DType.BF16, 60 + variant, 1, k, n, tb)) {
-                verify("batched variant " + variant, runEpilogue(a, ta, b, tb, null, false, null, DType.F32, batch, m, n),
+                verify(kernel + " batched variant " + variant, runEpilogue(a, ta, b, tb, null, false, null, DType.F32, batch, m, n),
                         a, ta, b, tb, batch, m, n, k, 1, null, false, null, DType.F32, false);
-                verify("batched, B broadcast, variant " + variant, runEpilogue(a, ta, b1, tb, null, false, null, DType.BF16, batch, m, n),
+                verify(kernel + " batched, B broadcast, variant " + variant, runEpilogue(a, ta, b1, tb, null, false, null, DType.BF16, batch, m, n),
                         a, ta, b1, tb, batch, m, n, k, 1, null, false, null, DType.BF16, false);
             }
         }
@@ -156,6 +212,13 @@ class CudaTensorCoreGemmTest {
 
     @Test
     void epilogues() {
+        for (Variant v : variants()) {
+            v.use(CudaGemm.BF16_PROPERTY);
+            epilogues(v);
+        }
+    }
+
+    private void epilogues(Variant kernel) {
         int batch = 2, m = 77, n = 150, k = 96;
         try (Tensor a = operand(DType.BF16, 70, batch, m, k, false); Tensor b = operand(DType.BF16, 71, batch, k, n, true);
              Tensor biasF = cpuRandom(DType.F32, 72, -1, 1, n); Tensor biasB = cpuRandom(DType.BF16, 73, -1, 1, n);
@@ -165,7 +228,7 @@ class CudaTensorCoreGemmTest {
                 for (boolean gelu : new boolean[]{false, true}) {
                     for (Tensor res : residuals) {
                         for (DType out : new DType[]{DType.F32, DType.BF16}) {
-                            String what = "epilogue bias " + (bias == null ? "-" : bias.dtype()) + " gelu " + gelu + " residual "
+                            String what = kernel + " epilogue bias " + (bias == null ? "-" : bias.dtype()) + " gelu " + gelu + " residual "
                                     + (res == null ? "-" : res.describe()) + " -> " + out;
                             verify(what, runEpilogue(a, false, b, true, bias, gelu, res, out, batch, m, n),
                                     a, false, b, true, batch, m, n, k, 1, bias, gelu, res, out, false);
@@ -176,13 +239,20 @@ class CudaTensorCoreGemmTest {
             // Residual added in place: out is the residual.
             try (Tensor ga = a.to(GPU); Tensor gb = b.to(GPU); Tensor gBias = biasF.to(GPU); Tensor acc = resF.to(GPU)) {
                 gpuBackend().matmulEpilogue(ga, false, gb, true, gBias, true, acc, acc);
-                verify("residual in place", acc.toFloatArray(), a, false, b, true, batch, m, n, k, 1, biasF, true, resF, DType.F32, false);
+                verify(kernel + " residual in place", acc.toFloatArray(), a, false, b, true, batch, m, n, k, 1, biasF, true, resF, DType.F32, false);
             }
         }
     }
 
     @Test
     void misalignedViewsAreRepackedNotMiscomputed() {
+        for (Variant v : variants()) {
+            v.use(CudaGemm.BF16_PROPERTY);
+            misalignedViewsAreRepackedNotMiscomputed(v);
+        }
+    }
+
+    private void misalignedViewsAreRepackedNotMiscomputed(Variant kernel) {
         // Operands sliced at odd offsets with odd leading dimensions break the 16-byte rules.
         int m = 45, n = 37, k = 51;
         try (Tensor bigA = cpuRandom(DType.BF16, 80, -1, 1, 1, m + 3, k + 5); Tensor bigB = cpuRandom(DType.BF16, 81, -1, 1, 1, k + 2, n + 3);
@@ -191,7 +261,7 @@ class CudaTensorCoreGemmTest {
              Tensor va = gA.slice(1, 1, 1 + m).slice(2, 3, 3 + k); Tensor vb = gB.slice(1, 2, 2 + k).slice(2, 1, 1 + n);
              Tensor out = Tensor.empty(GPU, DType.F32, 1, m, n)) {
             gpuBackend().matmulEpilogue(va, false, vb, false, null, false, null, out);
-            verify("misaligned views", out.toFloatArray(), a, false, b, false, 1, m, n, k, 1, null, false, null, DType.F32, false);
+            verify(kernel + " misaligned views", out.toFloatArray(), a, false, b, false, 1, m, n, k, 1, null, false, null, DType.F32, false);
         }
     }
 
@@ -206,15 +276,43 @@ class CudaTensorCoreGemmTest {
         }
     }
 
+    @Test
+    void longKSmallOutputTakesTheSplitAndKeepsTheEpilogue() {
+        // The weight-gradient form (A and B stored k-major, small m x n, long k), planned
+        // automatically: on 9.0 wgmma splits k over many slices (OwnTensorCoreGemm.plan).
+        int m = 100, n = 200, k = 20000;
+        if (CudaBackend.device(0).computeCapability() == 90) {
+            OwnTensorCoreGemm.Plan plan = OwnTensorCoreGemm.plan(m, n, 2L * k, 1, CudaBackend.device(0).multiprocessorCount());
+            assertTrue(plan.slices() > 1, "expected a k split for " + m + "x" + n + "x" + k + ", got " + plan);
+        }
+        try (Tensor a = operand(DType.BF16, 95, 1, m, k, true); Tensor b = operand(DType.BF16, 96, 1, k, n, false);
+             Tensor bias = cpuRandom(DType.BF16, 97, -1, 1, n); Tensor res = cpuRandom(DType.F32, 98, -1, 1, 1, m, n)) {
+            for (DType out : new DType[]{DType.F32, DType.BF16}) {
+                verify("long k -> " + out, runEpilogue(a, true, b, false, bias, true, res, out, 1, m, n),
+                        a, true, b, false, 1, m, n, k, 1, bias, true, res, out, false);
+            }
+        }
+    }
+
+    @Test
+    void wideTilesCoverManyTilesAndPartialEdges() {
+        // Enough tiles that the plan picks 256-column tiles by itself on an H200 (132 SMs):
+        // 71 x 2 tiles of 128 x 256 with ragged last rows and columns.
+        int m = 128 * 70 + 57, n = 500, k = 72;
+        if (CudaBackend.device(0).computeCapability() == 90 && CudaBackend.device(0).multiprocessorCount() <= 142) {
+            OwnTensorCoreGemm.Plan plan = OwnTensorCoreGemm.plan(m, n, 2L * k, 1, CudaBackend.device(0).multiprocessorCount());
+            assertEquals(256, plan.tileN(), "tile width for " + m + "x" + n + "x" + k + ": " + plan);
+        }
+        try (Tensor a = operand(DType.BF16, 130, 1, m, k, false); Tensor b = operand(DType.BF16, 131, 1, k, n, false)) {
+            verify("wide tiles", runEpilogue(a, false, b, false, null, false, null, DType.BF16, 1, m, n),
+                    a, false, b, false, 1, m, n, k, 1, null, false, null, DType.BF16, false);
+        }
+    }
+
     // ---------------------------------------------------------------- fp8
 
     private static void assumeFp8() {
         assumeTrue(CudaBackend.device(0).computeCapability() >= 89, "fp8 mma needs sm_89+");
-    }
-
-    /** The fp8 kernels this device runs: mma.sync, and wgmma on compute capability 9.0. */
-    private static String[] fp8Kernels() {
-        return CudaBackend.device(0).computeCapability() == 90 ? new String[]{"mma", "wgmma"} : new String[]{"mma"};
     }
 
     private static float[] runScaled(Tensor a, boolean ta, Tensor b, boolean tb, float sa, float sb, DType outType, int batch, int m, int n) {
@@ -233,13 +331,6 @@ class CudaTensorCoreGemmTest {
     @Test
     void fp8AllTypePairsTransposesAndOutputs() {
         assumeFp8();
-        for (String kernel : fp8Kernels()) {
-            System.setProperty(CudaGemm.FP8_PROPERTY, kernel);
-            fp8AllTypePairsTransposesAndOutputs(kernel);
-        }
-    }
-
-    private void fp8AllTypePairsTransposesAndOutputs(String kernel) {
         DType[][] pairs = {{DType.F8E4M3, DType.F8E4M3}, {DType.F8E5M2, DType.F8E4M3}, {DType.F8E4M3, DType.F8E5M2}};
         for (DType[] pair : pairs) {
             for (int[] s : SHAPES) {
@@ -247,7 +338,8 @@ class CudaTensorCoreGemmTest {
                 for (int variant = 0; variant < 4; variant++) {
                     boolean ta = (variant & 1) != 0, tb = (variant & 2) != 0;
                     try (Tensor a = fp8Operand(pair[0], 100 + variant, 1, m, k, ta); Tensor b = fp8Operand(pair[1], 110 + variant, 1, k, n, tb)) {
-                        for (DType out : new DType[]{DType.F32, DType.BF16}) {
+                        for (Variant kernel : variants()) for (DType out : new DType[]{DType.F32, DType.BF16}) {
+                            kernel.use(CudaGemm.FP8_PROPERTY);
                             String what = kernel + " " + pair[0] + " x " + pair[1] + " " + m + "x" + n + "x" + k + (ta ? " A^T" : "")
                                     + (tb ? " B^T" : "") + " -> " + out;
                             verify(what, runScaled(a, ta, b, tb, 0.5f, 3f, out, 1, m, n), a, ta, b, tb, 1, m, n, k, 1.5, null, false, null, out, true);
@@ -261,9 +353,9 @@ class CudaTensorCoreGemmTest {
     @Test
     void fp8BatchedThousand() {
         assumeFp8();
-        for (String kernel : fp8Kernels()) {
-            System.setProperty(CudaGemm.FP8_PROPERTY, kernel);
-            fp8BatchedThousand(kernel);
+        for (Variant v : variants()) {
+            v.use(CudaGemm.FP8_PROPERTY);
+            fp8BatchedThousand(v.toString());
         }
     }
 
