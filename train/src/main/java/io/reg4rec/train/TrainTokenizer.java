@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.reg4rec.engine.Device;
 import io.reg4rec.engine.Engine;
+import io.reg4rec.model.tokenizer.DistinctTokens;
 import io.reg4rec.model.tokenizer.MpqTokenizer;
 import io.reg4rec.model.tokenizer.ProgressListener;
 import io.reg4rec.model.tokenizer.RqVaeTokenizer;
@@ -32,6 +33,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -79,6 +81,16 @@ public final class TrainTokenizer implements Callable<Integer> {
 
     @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate (default: the tokenizer default)")
     Double learningRate;
+
+    @Option(names = "--diversity", paramLabel = "GAMMA",
+            description = "MPQ: weight of the expert-redundancy term (mean RV coefficient between experts' codes; not in the paper, 0 = "
+                    + "the paper's loss) (default: TokenizerConfig.DEFAULT_DIVERSITY)")
+    Double diversity;
+
+    @Option(names = "--resolve-collisions", paramLabel = "K", arity = "0..1", fallbackValue = "8",
+            description = "after training, move all but one item of each shared token set to a free runner-up codeword "
+                    + "(among the K next-nearest per codebook, K = 8 when not given; RQ-VAE: last level only); reported with its counts")
+    Integer resolveCollisions;
 
     @Option(names = "--device", paramLabel = "DEVICE",
             description = "auto, cpu, cuda or cuda:N (default: -Dreg4rec.device, else REG4REC_DEVICE, else auto: cuda:0 when usable, else cpu)")
@@ -128,7 +140,9 @@ public final class TrainTokenizer implements Callable<Integer> {
             TokenizerConfig d = TokenizerConfig.defaults();
             config = d.withCodebooks(codebooks, codebookSize).withSeed(seed).withDevice(chosen)
                     .withTraining(learningRate != null ? learningRate : d.learningRate(), epochs != null ? epochs : d.epochs(),
-                            batchSize != null ? batchSize : d.batchSize());
+                            batchSize != null ? batchSize : d.batchSize())
+                    .withDiversity(diversity != null ? diversity : d.diversity());
+            if (resolveCollisions != null && resolveCollisions < 1) return usage("--resolve-collisions needs K >= 1, got " + resolveCollisions);
         } catch (IllegalArgumentException | IllegalStateException e) {
             return usage(e.getMessage());
         }
@@ -156,19 +170,22 @@ public final class TrainTokenizer implements Callable<Integer> {
              EpochProgress progress = new EpochProgress(kind, config.epochs())) {
             TokenizerReport report = tokenizer.train(features, progress);
             progress.close();
-            int[][] tokens = tokenizer.tokenize(features);
+            DistinctTokens resolution = resolveCollisions == null ? null : tokenizer.tokenizeDistinct(features, resolveCollisions);
+            int[][] tokens = resolution == null ? tokenizer.tokenize(features) : resolution.tokens();
+            TokenStats written = TokenStats.of(tokens, config.codebookSize());
+            double redundancy = tokenizer instanceof MpqTokenizer mpq ? mpq.expertRedundancy(features) : Double.NaN;
 
             Files.createDirectories(out);
             writeAtomically(out.resolve(TOKENS_FILE), tmp -> TokenFiles.write(tmp, tokens));
             writeAtomically(out.resolve(CHECKPOINT_FILE), tokenizer::save);
-            ObjectNode json = reportJson(dataset, width, featureSeconds, chosen, config, report, seconds(started));
+            ObjectNode json = reportJson(dataset, width, featureSeconds, chosen, config, report, redundancy, resolution, written, seconds(started));
             writeAtomically(out.resolve(REPORT_FILE), tmp -> Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json)
                     + "\n", StandardCharsets.UTF_8));
             ObjectNode finalLine = json.deepCopy();
             finalLine.remove("epochLosses");
             stdout.println(JSON.createObjectNode().put("event", "final").setAll(finalLine));
             stdout.flush();
-            stderr.print(table(report, featureSeconds, seconds(started)));
+            stderr.print(table(report, redundancy, resolution, written, featureSeconds, seconds(started)));
             stderr.println("train-tokenizer: wrote " + out.resolve(TOKENS_FILE) + ", " + out.resolve(CHECKPOINT_FILE) + ", " + out.resolve(REPORT_FILE));
             return 0;
         }
@@ -249,7 +266,8 @@ public final class TrainTokenizer implements Callable<Integer> {
     // ---------------------------------------------------------------- report
 
     private static ObjectNode reportJson(Dataset dataset, int width, double featureSeconds, Device chosen, TokenizerConfig config,
-                                         TokenizerReport r, double totalSeconds) throws IOException {
+                                         TokenizerReport r, double redundancy, DistinctTokens resolution, TokenStats written,
+                                         double totalSeconds) throws IOException {
         ObjectNode n = JSON.createObjectNode();
         n.put("method", r.kind()).put("dataset", dataset.name()).put("items", r.numItems()).put("features", width).put("device", chosen.toString());
         n.set("config", JSON.readTree(config.toJson()));
@@ -257,6 +275,7 @@ public final class TrainTokenizer implements Callable<Integer> {
         putNumber(n, "baselineReconLoss", r.baselineReconLoss());
         putNumber(n, "relativeReconLoss", r.relativeReconLoss());
         putNumber(n, "orthLoss", r.orthLoss());
+        putNumber(n, "expertRedundancy", redundancy);
         TokenStats t = r.tokens();
         ArrayNode util = n.putArray("utilisation");
         for (double u : t.utilisation()) util.add(u);
@@ -264,6 +283,16 @@ public final class TrainTokenizer implements Callable<Integer> {
         for (double p : t.perplexity()) perp.add(p);
         n.put("minUtilisation", t.minUtilisation());
         n.put("collisionRate", t.collisionRate()).put("distinctTokenSets", t.distinctTokenSets()).put("largestGroup", t.largestGroup());
+        if (resolution != null) {
+            ObjectNode c = n.putObject("collisionResolution");
+            c.put("note", "post-processing, not MPQ/RQ-VAE output: tokens.txt holds the resolved tokens; the figures above are the tokenizer's own");
+            c.put("collidingBefore", resolution.collidingBefore()).put("movedItems", resolution.movedItems()).put("unresolved", resolution.unresolved());
+            ArrayNode per = c.putArray("movedPerCodebook");
+            for (int x : resolution.movedPerCodebook()) per.add(x);
+            putNumber(c, "meanExtraDistance", resolution.meanExtraDistance());
+            putNumber(c, "meanQuantisationDistance", resolution.meanQuantisationDistance());
+            c.put("collisionRateAfter", written.collisionRate()).put("minUtilisationAfter", written.minUtilisation());
+        }
         ArrayNode reseeded = n.putArray("reseeded");
         for (int x : r.reseeded()) reseeded.add(x);
         n.put("steps", r.steps());
@@ -281,7 +310,8 @@ public final class TrainTokenizer implements Callable<Integer> {
         else n.putNull(key);
     }
 
-    static String table(TokenizerReport r, double featureSeconds, double totalSeconds) {
+    static String table(TokenizerReport r, double redundancy, DistinctTokens resolution, TokenStats written, double featureSeconds,
+                        double totalSeconds) {
         StringBuilder b = new StringBuilder();
         TokenStats t = r.tokens();
         b.append(String.format(Locale.ROOT, "%n%s tokenizer, %d items%n", r.kind(), r.numItems()));
@@ -289,8 +319,15 @@ public final class TrainTokenizer implements Callable<Integer> {
                 r.reconLoss(), r.baselineReconLoss(), r.relativeReconLoss()));
         b.append(Double.isNaN(r.orthLoss()) ? "  orthogonality loss    n/a (RQ-VAE has none)\n"
                 : String.format(Locale.ROOT, "  orthogonality loss    %.4f%n", r.orthLoss()));
+        if (!Double.isNaN(redundancy)) b.append(String.format(Locale.ROOT, "  expert redundancy     %.4f  (mean RV coefficient between experts' codes)%n", redundancy));
         b.append(String.format(Locale.ROOT, "  collision rate        %.4f  (%d distinct token sets, largest group %d)%n",
                 t.collisionRate(), t.distinctTokenSets(), t.largestGroup()));
+        if (resolution != null) {
+            b.append(String.format(Locale.ROOT, "  collision resolution  (post-processing) %d colliding items, %d moved to a runner-up codeword %s, %d unresolved;%n"
+                            + "                        mean extra squared distance %.4f (mean quantisation distance %.4f); written tokens: collision rate %.4f%n",
+                    resolution.collidingBefore(), resolution.movedItems(), Arrays.toString(resolution.movedPerCodebook()),
+                    resolution.unresolved(), resolution.meanExtraDistance(), resolution.meanQuantisationDistance(), written.collisionRate()));
+        }
         b.append(String.format(Locale.ROOT, "  time                  features %.1f s, training %.1f s (%d steps), total %.1f s%n",
                 featureSeconds, r.trainSeconds(), r.steps(), totalSeconds));
         b.append("  codebook  utilisation  perplexity  reseeded\n");
