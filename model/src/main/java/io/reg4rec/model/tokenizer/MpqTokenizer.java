@@ -23,7 +23,7 @@ import java.util.List;
  *   q   = sum_r h^r z^r_{c_r}                                              [B, d_c]
  *   L   = ||v - dec(q)||^2 + alpha ||W̄ᵀW̄ - I||_F^2                       Eq. (2)-(4)
  *       + ||sg(e^r) - z^r||^2 + beta ||e^r - sg(z^r)||^2                   (VQ-VAE codebook and commitment terms)
- *       + gamma mean_{r != s} RV(e^r, e^s)                                 (expert redundancy, ours)
+ *       + gamma S mean_{r != s} RV(e^r, e^s)                               (expert redundancy, ours)
  * </pre>
  * z^r enters q through a straight-through estimator (forward value z^r, gradient passed to e^r),
  * so the experts learn from the reconstruction, the gate through its weights h^r, and the
@@ -36,12 +36,14 @@ import java.util.List;
  * treats q as if it were continuous, so nothing tells the experts that quantising the same
  * dominant structure M times wastes the M codebooks: on clustered features every expert's
  * codebook ends up encoding the same clusters and items of one cluster share all M tokens (a
- * collision rate of 0.67 on a 12,101-item clustered test set). RV(e^r, e^s) =
+ * collision rate of 0.67 on a 12,101-item clustered test set, 0.024 on real Beauty features). RV(e^r, e^s) =
  * ||C_rs||_F^2 / sqrt(||C_rr||_F^2 ||C_ss||_F^2), with C_rs the batch cross-covariance of two
  * experts' latent codes, is the multivariate correlation of the two codes (0: no linear
  * dependence, 1: the same code up to rotation and scale); penalising its mean over expert pairs
- * (weight gamma = {@link TokenizerConfig#diversity()}) makes each expert encode what the others do
- * not, the parallel counterpart of what residual levels do in RQ-VAE. L_orth keeps the paper's
+ * (weight gamma = {@link TokenizerConfig#diversity()} times S, the items' mean squared distance to
+ * their mean, so that gamma means the same at any feature scale: RV is scale-free, the
+ * reconstruction loss is not) makes each expert encode what the others do not, the parallel
+ * counterpart of what residual levels do in RQ-VAE. L_orth keeps the paper's
  * alpha; the experts, gate, parallel codebooks and sum q are unchanged.
  */
 public final class MpqTokenizer extends VqTokenizer {
@@ -119,7 +121,7 @@ public final class MpqTokenizer extends VqTokenizer {
         Variable vq = codebook.add(commitment.mul(config.beta()));
         Variable orth = orthogonalityLoss(net.experts.firstLayerWeights());
         Variable total = recon.add(orth.mul(config.alpha())).add(vq);
-        if (config.diversity() > 0 && config.numCodebooks() > 1) total = total.add(expertRedundancy(e).mul(config.diversity()));
+        if (config.diversity() > 0 && config.numCodebooks() > 1) total = total.add(expertRedundancy(e).mul(config.diversity() * featureSpread));
         long[] flat = tokens.toLongArray();
         long[][] perCodebook = new long[config.numCodebooks()][];
         List<Tensor> candidates = new ArrayList<>();

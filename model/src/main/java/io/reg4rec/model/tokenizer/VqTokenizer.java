@@ -30,6 +30,12 @@ abstract sealed class VqTokenizer implements Tokenizer permits MpqTokenizer, RqV
 
     protected final TokenizerConfig config;
     protected final int featureDim;
+    /**
+     * Mean squared distance of the training items to their mean vector (the reconstruction loss of
+     * predicting the mean), set when training starts; scale-dependent extra terms are weighted by
+     * it so that their weight means the same for features of any scale. 1 until then.
+     */
+    protected double featureSpread = 1.0;
 
     /** The losses of one training forward pass, with what the loop needs for codebook upkeep. */
     record StepLosses(Variable total, Variable recon, Variable orth, Variable vq, long[][] tokens, List<Tensor> candidates) {}
@@ -83,6 +89,7 @@ abstract sealed class VqTokenizer implements Tokenizer permits MpqTokenizer, RqV
         long totalSteps = (long) config.epochs() * batchesPerEpoch;
         SplittableRandom rng = new SplittableRandom(config.seed());
         int[] order = Codebooks.permutation(n, rng);
+        featureSpread = Math.max(baselineRecon(items, n), Double.MIN_NORMAL);
 
         // k-means++ on the first shuffled items (the first batches of epoch 1)
         int sampleSize = Math.min(n, Math.max(config.kmeansSample(), config.codebookSize()));
