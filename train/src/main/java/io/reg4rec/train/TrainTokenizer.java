@@ -43,8 +43,9 @@ import java.util.concurrent.Callable;
  * attributes, and co-occurrence from the leave-one-out training parts only).
  *
  * <p>stdout carries JSON lines only (one per epoch, then one with the final figures), so it can
- * be piped into a log; stderr carries what a person watches: the progress bar with its ETA (a
- * plain line per epoch when stderr is not a terminal) and the final table.
+ * be piped into a log; stderr carries what a person watches: the progress bar with its ETA (when run
+ * from a terminal, i.e. {@link System#console()} exists; else one plain line per epoch with the ETA,
+ * which suits a log file) and the final table.
  * Outputs in --out: {@code tokens.txt} ({@code item_id t1 .. tM}), {@code tokenizer.safetensors},
  * {@code report.json}; each is written to a temporary file in the same folder and renamed into
  * place, so a crash never leaves a half-written output behind.
@@ -211,9 +212,9 @@ public final class TrainTokenizer implements Callable<Integer> {
     // ---------------------------------------------------------------- progress
 
     /**
-     * One JSON line per epoch on stdout; on stderr a progress bar with ETA when stderr is a
-     * terminal, else one plain line per epoch with the ETA (a bar redrawn with carriage returns
-     * would only clutter a log file).
+     * One JSON line per epoch on stdout; on stderr a progress bar with ETA when run from a terminal
+     * ({@link System#console()}), else one plain line per epoch with the ETA (a bar redrawn with
+     * carriage returns would only clutter a log file).
      */
     private final class EpochProgress implements ProgressListener, AutoCloseable {
         private final String kind;

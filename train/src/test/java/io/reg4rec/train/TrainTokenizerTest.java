@@ -12,6 +12,7 @@ import picocli.CommandLine;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ class TrainTokenizerTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         int exit;
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8); PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            exit = new CommandLine(new TrainTokenizer(o, e)).setOut(new java.io.PrintWriter(o, true)).setErr(new java.io.PrintWriter(e, true)).execute(args);
+            exit = new CommandLine(new TrainTokenizer(o, e)).setOut(new PrintWriter(o, true)).setErr(new PrintWriter(e, true)).execute(args);
         }
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
