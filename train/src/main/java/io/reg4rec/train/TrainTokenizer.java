@@ -43,9 +43,9 @@ import java.util.concurrent.Callable;
  * attributes, and co-occurrence from the leave-one-out training parts only).
  *
  * <p>stdout carries JSON lines only (one per epoch, then one with the final figures), so it can
- * be piped into a log; stderr carries what a person watches: the progress bar with its ETA (when run
- * from a terminal, i.e. {@link System#console()} exists; else one plain line per epoch with the ETA,
- * which suits a log file) and the final table.
+ * be piped into a log; stderr carries what a person watches: the progress bar with its ETA (when
+ * stderr is a terminal; else one plain line per epoch with the ETA, which suits a log file) and the
+ * final table.
  * Outputs in --out: {@code tokens.txt} ({@code item_id t1 .. tM}), {@code tokenizer.safetensors},
  * {@code report.json}; each is written to a temporary file in the same folder and renamed into
  * place, so a crash never leaves a half-written output behind.
@@ -212,8 +212,8 @@ public final class TrainTokenizer implements Callable<Integer> {
     // ---------------------------------------------------------------- progress
 
     /**
-     * One JSON line per epoch on stdout; on stderr a progress bar with ETA when run from a terminal
-     * ({@link System#console()}), else one plain line per epoch with the ETA (a bar redrawn with
+     * One JSON line per epoch on stdout; on stderr a progress bar with ETA when stderr is a terminal,
+     * else one plain line per epoch with the ETA (a bar redrawn with
      * carriage returns would only clutter a log file).
      */
     private final class EpochProgress implements ProgressListener, AutoCloseable {
@@ -224,7 +224,7 @@ public final class TrainTokenizer implements Callable<Integer> {
         EpochProgress(String kind, int epochs) {
             this.kind = kind;
             this.epochs = epochs;
-            boolean terminal = System.console() != null && stderr == System.err;
+            boolean terminal = stderr == System.err && stderrIsTerminal();
             this.bar = noProgress || !terminal || epochs == 0 ? null : new ProgressBarBuilder().setTaskName(kind).setInitialMax(epochs)
                     .setUnit(" epochs", 1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(120)
                     .build();
@@ -256,6 +256,20 @@ public final class TrainTokenizer implements Callable<Integer> {
         public void close() {
             if (bar != null) bar.close();
             bar = null;
+        }
+    }
+
+    /**
+     * Whether stderr is a terminal. Java 17 can only say whether stdin and stdout both are
+     * ({@link System#console()}), which is false as soon as the JSON lines on stdout go to a file;
+     * on Linux the link behind file descriptor 2 says it directly.
+     */
+    static boolean stderrIsTerminal() {
+        try {
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return System.console() != null;
         }
     }
 
