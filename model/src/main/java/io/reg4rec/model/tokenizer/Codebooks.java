@@ -91,6 +91,36 @@ final class Codebooks extends Module {
         }
     }
 
+    /** Squared distances ||e - z_j||^2 of latents [G, B, d] to every codeword of their group, [G, B, D]. */
+    Tensor distances(Tensor latents) {
+        int[] s = latents.shape();
+        if (s.length != 3 || s[0] != groups || s[2] != dim) {
+            throw new IllegalArgumentException("Codebooks.distances: latents " + latents.describe() + " must be [" + groups + ", B, " + dim + "]");
+        }
+        return squaredDistances(latents, codewords.data());
+    }
+
+    /** Squared distances of latents [B, d] to group g's codewords, [B, D]. */
+    Tensor distancesInGroup(int group, Tensor latents) {
+        checkGroup(group);
+        if (latents.rank() != 2 || latents.size(1) != dim) {
+            throw new IllegalArgumentException("Codebooks.distancesInGroup: latents " + latents.describe() + " must be [B, " + dim + "]");
+        }
+        try (Tensor book = codewords.data().slice(0, group, group + 1); Tensor rows = latents.unsqueeze(0);
+             Tensor d = squaredDistances(rows, book)) {
+            return d.squeeze(0).contiguous();
+        }
+    }
+
+    private static Tensor squaredDistances(Tensor latents, Tensor codewords) {
+        try (Scope scope = Scope.open()) {
+            Tensor dots = latents.matmul(codewords.transpose(1, 2));                             // [G, B, D]
+            Tensor codewordNorms = codewords.mul(codewords).sum(2, true).transpose(1, 2);        // [G, 1, D]
+            Tensor latentNorms = latents.mul(latents).sum(2, true);                              // [G, B, 1]
+            return codewordNorms.sub(dots.mul(2.0)).add(latentNorms).keep();
+        }
+    }
+
     /**
      * The codewords picked by tokens [G, B] (I64), [G, B, d]; gradients reach the picked rows.
      * Temporaries belong to the caller's scope (the graph saves the index).

@@ -1,6 +1,8 @@
 package io.reg4rec.model.tokenizer;
 
+import io.reg4rec.autograd.NoGrad;
 import io.reg4rec.autograd.Variable;
+import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.DType;
 import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.nn.Init;
@@ -21,6 +23,7 @@ import java.util.List;
  *   q   = sum_r h^r z^r_{c_r}                                              [B, d_c]
  *   L   = ||v - dec(q)||^2 + alpha ||W̄ᵀW̄ - I||_F^2                       Eq. (2)-(4)
  *       + ||sg(e^r) - z^r||^2 + beta ||e^r - sg(z^r)||^2                   (VQ-VAE codebook and commitment terms)
+ *       + gamma S mean_{r != s} RV(e^r, e^s)                               (expert redundancy, ours)
  * </pre>
  * z^r enters q through a straight-through estimator (forward value z^r, gradient passed to e^r),
  * so the experts learn from the reconstruction, the gate through its weights h^r, and the
@@ -28,6 +31,20 @@ import java.util.List;
  * experts' first-layer projection matrices W_r [F, h] (one column per hidden unit). Codebooks are
  * initialised by k-means++ on expert outputs and dead codewords re-seeded ({@link Codebooks}).
  * Tokens are unordered: an item is the set {(r, c_r)}.
+ *
+ * <p>The expert-redundancy term is not in the paper. Without it the straight-through gradient
+ * treats q as if it were continuous, so nothing tells the experts that quantising the same
+ * dominant structure M times wastes the M codebooks: on clustered features every expert's
+ * codebook ends up encoding the same clusters and items of one cluster share all M tokens (a
+ * collision rate of 0.67 on a 12,101-item clustered test set, 0.024 on real Beauty features). RV(e^r, e^s) =
+ * ||C_rs||_F^2 / sqrt(||C_rr||_F^2 ||C_ss||_F^2), with C_rs the batch cross-covariance of two
+ * experts' latent codes, is the multivariate correlation of the two codes (0: no linear
+ * dependence, 1: the same code up to rotation and scale); penalising its mean over expert pairs
+ * (weight gamma = {@link TokenizerConfig#diversity()} times S, the items' mean squared distance to
+ * their mean, so that gamma means the same at any feature scale: RV is scale-free, the
+ * reconstruction loss is not) makes each expert encode what the others do not, the parallel
+ * counterpart of what residual levels do in RQ-VAE. L_orth keeps the paper's
+ * alpha; the experts, gate, parallel codebooks and sum q are unchanged.
  */
 public final class MpqTokenizer extends VqTokenizer {
     public static final String KIND = "mpq";
@@ -104,6 +121,7 @@ public final class MpqTokenizer extends VqTokenizer {
         Variable vq = codebook.add(commitment.mul(config.beta()));
         Variable orth = orthogonalityLoss(net.experts.firstLayerWeights());
         Variable total = recon.add(orth.mul(config.alpha())).add(vq);
+        if (config.diversity() > 0 && config.numCodebooks() > 1) total = total.add(expertRedundancy(e).mul(config.diversity() * featureSpread));
         long[] flat = tokens.toLongArray();
         long[][] perCodebook = new long[config.numCodebooks()][];
         List<Tensor> candidates = new ArrayList<>();
@@ -134,6 +152,47 @@ public final class MpqTokenizer extends VqTokenizer {
         return outer.square().sumAll().sub(normalised.square().sumAll().mul(2.0)).add(n);
     }
 
+    /**
+     * The mean RV coefficient over ordered pairs of distinct experts, for latent codes e [M, B, d]:
+     * C = Ē^T Ē / B over the batch-centred codes side by side (Ē [B, M d]); block (r, s) of C is
+     * C_rs, and RV_rs = ||C_rs||_F^2 / sqrt(||C_rr||_F^2 ||C_ss||_F^2). In [0, 1]; 0 for one expert.
+     */
+    static Variable expertRedundancy(Variable e) {
+        int m = e.size(0), b = e.size(1), d = e.size(2);
+        if (m < 2) return Variable.constant(Tensor.scalar(e.device(), DType.F32, 0.0));
+        Variable centred = e.sub(e.mean(1, true));
+        Variable side = centred.permute(1, 0, 2).reshape(b, m * d);
+        Variable cov = side.transpose(0, 1).matmul(side).div(b);                                  // [M d, M d]
+        Variable blocks = cov.square().reshape(m, d, m, d).sum(3, false).sum(1, false);          // [M, M]: ||C_rs||_F^2
+        float[] eye = new float[m * m], offDiagonal = new float[m * m];
+        for (int r = 0; r < m; r++) for (int s = 0; s < m; s++) (r == s ? eye : offDiagonal)[r * m + s] = 1f;
+        Variable self = blocks.mul(Variable.constant(Tensor.of(e.device(), eye, m, m))).sum(1, true);   // [M, 1]: ||C_rr||_F^2
+        Variable rv = blocks.mul(self.matmul(self.transpose(0, 1)).add(NORM_EPS).rsqrt());
+        return rv.mul(Variable.constant(Tensor.of(e.device(), offDiagonal, m, m))).sumAll().div((double) m * (m - 1));
+    }
+
+    /** {@link #expertRedundancy} of the current experts on items 1..N of a feature table (mean over chunks of up to 4,096 items). */
+    public double expertRedundancy(float[][] features) {
+        int n = features.length - 1;
+        double total = 0;
+        int chunks = 0;
+        for (int start = 1; start <= n; start += INFERENCE_CHUNK) {
+            int end = Math.min(n + 1, start + INFERENCE_CHUNK);
+            float[] flat = new float[(end - start) * featureDim];
+            for (int i = start; i < end; i++) {
+                if (features[i] == null || features[i].length != featureDim) {
+                    throw new IllegalArgumentException("MpqTokenizer.expertRedundancy: item " + i + " must have " + featureDim + " features");
+                }
+                System.arraycopy(features[i], 0, flat, (i - start) * featureDim, featureDim);
+            }
+            try (Scope scope = Scope.open(); NoGrad ignored = NoGrad.enter()) {
+                total += expertRedundancy(net.experts.forward(Variable.constant(Tensor.of(config.device(), flat, end - start, featureDim)))).item();
+            }
+            chunks++;
+        }
+        return total / chunks;
+    }
+
     @Override
     long[][] encode(Tensor batch) {
         Tensor latents = net.experts.forward(Variable.constant(batch)).data();
@@ -142,6 +201,19 @@ public final class MpqTokenizer extends VqTokenizer {
         long[][] out = new long[config.numCodebooks()][];
         for (int r = 0; r < out.length; r++) out[r] = Arrays.copyOfRange(flat, r * b, (r + 1) * b);
         return out;
+    }
+
+    @Override
+    Tensor codewordDistances(Tensor batch) {
+        return net.codebooks.distances(net.experts.forward(Variable.constant(batch)).data());
+    }
+
+    /** Parallel codebooks: any one may change without touching the others. */
+    @Override
+    boolean[] adjustableCodebooks() {
+        boolean[] all = new boolean[config.numCodebooks()];
+        Arrays.fill(all, true);
+        return all;
     }
 
     @Override

@@ -116,6 +116,26 @@ public final class RqVaeTokenizer extends VqTokenizer {
         return quantised;
     }
 
+    /** Level l's distances are those of the residual left by the nearest codewords of levels 1..l-1. */
+    @Override
+    Tensor codewordDistances(Tensor batch) {
+        Tensor residual = net.encoder.forward(Variable.constant(batch)).data();
+        Variable[] levels = new Variable[config.numCodebooks()];
+        for (int l = 0; l < levels.length; l++) {
+            levels[l] = Variable.constant(net.codebooks.distancesInGroup(l, residual).unsqueeze(0));
+            residual = residual.sub(net.codebooks.selectInGroup(l, net.codebooks.nearestInGroup(l, residual)).data());
+        }
+        return Variable.concat(0, levels).data();
+    }
+
+    /** Only the last level: changing an earlier one would change every later level's residual. */
+    @Override
+    boolean[] adjustableCodebooks() {
+        boolean[] last = new boolean[config.numCodebooks()];
+        last[last.length - 1] = true;
+        return last;
+    }
+
     @Override
     Tensor reconstruct(Tensor batch) {
         return net.decoder.forward(Variable.constant(quantise(batch, null))).data();

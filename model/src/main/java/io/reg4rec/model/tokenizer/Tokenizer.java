@@ -49,6 +49,15 @@ public interface Tokenizer extends AutoCloseable {
     /** Tokens of every item, [numItems + 1][M], row 0 {@link #PADDING_TOKEN}s. Deterministic. */
     int[][] tokenize(float[][] features);
 
+    /**
+     * {@link #tokenize} followed by a deterministic collision resolution (see {@link DistinctTokens}):
+     * items that share a full token set, except the one nearest to its codewords, move one codebook
+     * to the runner-up codeword (among the {@code runnersUp} next-nearest of each codebook) that
+     * costs the least extra distance and gives a set no other item holds. A post-processing step,
+     * not the tokenizer's own output: report it with its counts.
+     */
+    DistinctTokens tokenizeDistinct(float[][] features, int runnersUp);
+
     /** Measures reconstruction and token statistics of the current weights on these items. */
     TokenizerReport evaluate(float[][] features);
 

@@ -30,6 +30,12 @@ abstract sealed class VqTokenizer implements Tokenizer permits MpqTokenizer, RqV
 
     protected final TokenizerConfig config;
     protected final int featureDim;
+    /**
+     * Mean squared distance of the training items to their mean vector (the reconstruction loss of
+     * predicting the mean), set when training starts; scale-dependent extra terms are weighted by
+     * it so that their weight means the same for features of any scale. 1 until then.
+     */
+    protected double featureSpread = 1.0;
 
     /** The losses of one training forward pass, with what the loop needs for codebook upkeep. */
     record StepLosses(Variable total, Variable recon, Variable orth, Variable vq, long[][] tokens, List<Tensor> candidates) {}
@@ -57,6 +63,12 @@ abstract sealed class VqTokenizer implements Tokenizer permits MpqTokenizer, RqV
     /** dec(q) for a batch [B, F], without gradients. */
     abstract Tensor reconstruct(Tensor batch);
 
+    /** Squared distances of each item's latent (MPQ) or residual (RQ-VAE) to every codeword, [M, B, D], without gradients. */
+    abstract Tensor codewordDistances(Tensor batch);
+
+    /** Codebooks whose token collision resolution may change. */
+    abstract boolean[] adjustableCodebooks();
+
     /** The orthogonality loss of the current weights, NaN when the tokenizer has none. */
     abstract double orthLoss();
 
@@ -77,6 +89,7 @@ abstract sealed class VqTokenizer implements Tokenizer permits MpqTokenizer, RqV
         long totalSteps = (long) config.epochs() * batchesPerEpoch;
         SplittableRandom rng = new SplittableRandom(config.seed());
         int[] order = Codebooks.permutation(n, rng);
+        featureSpread = Math.max(baselineRecon(items, n), Double.MIN_NORMAL);
 
         // k-means++ on the first shuffled items (the first batches of epoch 1)
         int sampleSize = Math.min(n, Math.max(config.kmeansSample(), config.codebookSize()));
@@ -149,6 +162,47 @@ abstract sealed class VqTokenizer implements Tokenizer permits MpqTokenizer, RqV
             }
         }
         return out;
+    }
+
+    @Override
+    public DistinctTokens tokenizeDistinct(float[][] features, int runnersUp) {
+        if (runnersUp < 1) throw new IllegalArgumentException(getClass().getSimpleName() + ".tokenizeDistinct: runnersUp " + runnersUp + " < 1");
+        float[] items = flatten(features, "tokenizeDistinct");
+        int n = features.length - 1, m = config.numCodebooks(), size = config.codebookSize();
+        int keep = Math.min(size, runnersUp + 1);
+        int[][] tokens = tokenizeFlat(items, n);
+        int[][][] candidates = new int[n + 1][][];
+        float[][][] distances = new float[n + 1][][];
+        for (int start = 0; start < n; start += INFERENCE_CHUNK) {
+            int end = Math.min(n, start + INFERENCE_CHUNK), b = end - start;
+            float[] all;
+            try (Scope scope = Scope.open(); NoGrad ignored = NoGrad.enter()) {
+                all = codewordDistances(contiguousRows(items, start, end)).contiguous().toFloatArray();   // [M, B, D]
+            }
+            for (int i = start; i < end; i++) {
+                candidates[i + 1] = new int[m][];
+                distances[i + 1] = new float[m][];
+                for (int r = 0; r < m; r++) {
+                    int base = (r * b + (i - start)) * size;
+                    // the token first (exactly tokenize's choice), then the nearest others by distance, ties to the lower index
+                    int token = tokens[i + 1][r];
+                    Integer[] order = new Integer[size - 1];
+                    for (int j = 0, k = 0; j < size; j++) if (j != token) order[k++] = j;
+                    Arrays.sort(order, (x, y) -> all[base + x] != all[base + y] ? Float.compare(all[base + x], all[base + y]) : Integer.compare(x, y));
+                    int[] c = new int[keep];
+                    float[] d = new float[keep];
+                    c[0] = token;
+                    d[0] = all[base + token];
+                    for (int k = 1; k < keep; k++) {
+                        c[k] = order[k - 1];
+                        d[k] = Math.max(all[base + c[k]], d[0]);   // never below the token's own (float rounding in a near-tie)
+                    }
+                    candidates[i + 1][r] = c;
+                    distances[i + 1][r] = d;
+                }
+            }
+        }
+        return DistinctTokens.resolve(candidates, distances, adjustableCodebooks());
     }
 
     @Override

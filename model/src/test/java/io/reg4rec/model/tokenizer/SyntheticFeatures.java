@@ -45,4 +45,25 @@ final class SyntheticFeatures {
         }
         return out;
     }
+
+    /**
+     * Items on a low-rank linear manifold: a random N(0, 1) point in {@code rank} dimensions mapped
+     * into {@code dim} by a fixed random N(0, 1) matrix, plus N(0, noise^2) per dimension; no clusters.
+     */
+    static float[][] lowRank(int items, int rank, int dim, double noise, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        double[][] basis = new double[rank][dim];
+        for (double[] b : basis) for (int f = 0; f < dim; f++) b[f] = gaussian(rng);
+        float[][] out = new float[items + 1][dim];
+        double[] z = new double[rank];
+        for (int i = 1; i <= items; i++) {
+            for (int k = 0; k < rank; k++) z[k] = gaussian(rng);
+            for (int f = 0; f < dim; f++) {
+                double v = noise * gaussian(rng);
+                for (int k = 0; k < rank; k++) v += z[k] * basis[k][f];
+                out[i][f] = (float) v;
+            }
+        }
+        return out;
+    }
 }
