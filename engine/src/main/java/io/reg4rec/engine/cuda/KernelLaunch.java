@@ -149,6 +149,7 @@ final class KernelLaunch {
             System.arraycopy(current, 0, params, 0, count);
             try {
                 cuLaunchKernel(function, (int) gridX, gridY, 1, blockX, blockY, 1, sharedBytes, stream, paramPointerByCount[count], null);
+                LaunchStats.record(name);
             } catch (RuntimeException e) {
                 throw new IllegalStateException("launching kernel " + name + " (grid " + gridX + "x" + gridY + ", block " + blockX + "x"
                         + blockY + ") failed: " + e.getMessage(), e);
