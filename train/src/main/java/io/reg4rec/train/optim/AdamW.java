@@ -54,16 +54,19 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * Parameters updated together: same device, same decay rule. Their moments (and scratch
-     * buffers for gradients and values) are slices of flat fp32 buffers, so a step runs one fused
-     * AdamW op per group instead of a dozen elementwise ops per parameter.
+     * Parameters updated together: same device, same decay rule. Their moments, values and
+     * gradients are slices of flat fp32 buffers: fp32 parameters are moved into the value buffer
+     * ({@link Variable#relocateData}) and write their gradients into the gradient buffer
+     * ({@link Variable#useGradBuffer}), so a step is one fused AdamW op per group with no copies.
+     * A parameter whose values or gradient live elsewhere (another dtype, or moved since) is
+     * copied into its slot for the update and back.
      */
     private static final class Group {
         final boolean decay;
         final List<Variable> params = new ArrayList<>();
         final List<String> names = new ArrayList<>();
         final List<long[]> ranges = new ArrayList<>();
-        Tensor m, v, gradScratch, valueScratch;
+        Tensor m, v, grads, values;
         long numel;
 
         Group(boolean decay) { this.decay = decay; }
@@ -83,17 +86,28 @@ public final class AdamW implements AutoCloseable {
             }
         }
 
+        /** Whether t is exactly parameter i's slot of flat (contiguous, same storage and offset). */
+        boolean inSlot(Tensor t, Tensor flat, int i) {
+            return t != null && t.storage() == flat.storage() && t.offset() == flat.offset() + ranges.get(i)[0] && t.isContiguous();
+        }
+
         void allocate() {
             var device = params.get(0).device();
             int n = Math.toIntExact(numel);
             m = Tensor.zeros(device, DType.F32, n).unscoped();
             v = Tensor.zeros(device, DType.F32, n).unscoped();
-            gradScratch = Tensor.zeros(device, DType.F32, n).unscoped();
-            valueScratch = Tensor.zeros(device, DType.F32, n).unscoped();
+            grads = Tensor.empty(device, DType.F32, n).unscoped();
+            values = Tensor.empty(device, DType.F32, n).unscoped();
+            for (int i = 0; i < params.size(); i++) {
+                Variable p = params.get(i);
+                if (p.dtype() != DType.F32) continue;
+                p.relocateData(slot(values, i));
+                p.useGradBuffer(slot(grads, i));
+            }
         }
 
         void close() {
-            for (Tensor t : new Tensor[]{m, v, gradScratch, valueScratch}) t.close();
+            for (Tensor t : new Tensor[]{m, v, grads, values}) t.close();
         }
     }
 
@@ -122,14 +136,20 @@ public final class AdamW implements AutoCloseable {
             for (Group group : groups) {
                 boolean allHaveGradients = group.params.stream().allMatch(p -> p.grad() != null);
                 if (allHaveGradients) {
-                    // gather gradients and values into the flat buffers, update once, scatter back
+                    // gradients and values already in their slots need no copies (the usual case)
+                    boolean[] copiedValue = new boolean[group.params.size()];
                     for (int i = 0; i < group.params.size(); i++) {
                         Variable p = group.params.get(i);
-                        group.slot(group.gradScratch, i).copyFrom(p.grad());
-                        group.slot(group.valueScratch, i).copyFrom(p.data());
+                        if (!group.inSlot(p.grad(), group.grads, i)) group.slot(group.grads, i).copyFrom(p.grad());
+                        if (!group.inSlot(p.data(), group.values, i)) {
+                            group.slot(group.values, i).copyFrom(p.data());
+                            copiedValue[i] = true;
+                        }
                     }
-                    update(group.valueScratch, group.gradScratch, group.m, group.v, lr, group.decay);
-                    for (int i = 0; i < group.params.size(); i++) group.params.get(i).update(group.slot(group.valueScratch, i));
+                    update(group.values, group.grads, group.m, group.v, lr, group.decay);
+                    for (int i = 0; i < group.params.size(); i++) {
+                        if (copiedValue[i]) group.params.get(i).update(group.slot(group.values, i));
+                    }
                 } else {
                     for (int i = 0; i < group.params.size(); i++) {
                         Variable p = group.params.get(i);
