@@ -600,4 +600,15 @@ final class Ops {
         if (result.gradFn() == null) { pt.close(); qt.close(); }
         return result;
     }
+
+    // ---- train-step fusions
+
+    /**
+     * Inverted dropout through one backend op each way ({@link io.reg4rec.engine.FusedDropout}):
+     * nothing is saved, the backward pass redraws the same mask from the seed.
+     */
+    static Variable dropout(Variable x, long seed, double p) {
+        Tensor out = io.reg4rec.engine.FusedDropout.apply(x.data(), seed, p);
+        return Variable.result("dropout", out, in(x), node -> g -> grads(io.reg4rec.engine.FusedDropout.apply(g, seed, p)));
+    }
 }

@@ -315,6 +315,13 @@ public final class Variable implements AutoCloseable {
 
     // ---- train-step fusions
 
+    /**
+     * Inverted dropout with a counter-based mask: element i is kept (and scaled by 1 / (1 - p))
+     * when {@link io.reg4rec.engine.CounterRng#uniform}(seed, i) >= p, else 0. One fused op
+     * forward and one backward; no mask is stored.
+     */
+    public Variable dropout(long seed, double p) { return Ops.dropout(this, seed, p); }
+
     /** Where this leaf's gradient lives when an optimizer gave it a slot of a flat buffer (else null). */
     private Tensor gradBuffer;
 

@@ -231,4 +231,16 @@ public interface Backend {
      * written). Rules and messages: {@link GemmArguments#checkEpilogue}.
      */
     void matmulEpilogue(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor bias, boolean gelu, Tensor residual, Tensor out);
+
+    // ---- train-step fusions
+
+    /**
+     * Inverted dropout in one pass: out[i] = x[i] * scale where {@link CounterRng#uniform}(seed, i)
+     * >= p (compared exactly, in double), else x[i] * 0 (keeping -0 and NaN); i is the row-major element index and scale =
+     * 1 / (1 - p), rounded to fp32 for F32 and BF16 (the product in fp32, then rounded to out's
+     * dtype) and kept in double for F64. The mask is the one a {@link Distribution#UNIFORM} fill
+     * with this seed gives, so the backward pass is this same op on the output gradient.
+     * x and out are contiguous, of one floating dtype and shape; checked by {@link FusedDropout}.
+     */
+    void dropout(Tensor x, long seed, double p, Tensor out);
 }

@@ -497,4 +497,9 @@ public final class CpuBackend implements Backend {
     public void matmulEpilogue(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor bias, boolean gelu, Tensor residual, Tensor out) {
         CpuFusedGemm.matmulEpilogue(a, transposeA, b, transposeB, bias, gelu, residual, out);
     }
+
+    // ---- train-step fusions
+
+    @Override
+    public void dropout(Tensor x, long seed, double p, Tensor out) { CpuDropout.apply(x, seed, p, out); }
 }

@@ -756,4 +756,7 @@ public final class CudaBackend implements Backend {
 
     /** Launch counts of every CUDA device since the last reset (see {@link LaunchStats}). */
     public static Map<String, Long> launchStats() { return LaunchStats.byName(); }
+
+    @Override
+    public void dropout(Tensor x, long seed, double p, Tensor out) { CudaDropout.apply(this, x, seed, p, out); }
 }

@@ -1,15 +1,13 @@
 package io.reg4rec.model.nn;
 
 import io.reg4rec.autograd.Variable;
-import io.reg4rec.engine.BinaryOp;
 import io.reg4rec.engine.CounterRng;
-import io.reg4rec.engine.Tensor;
 
 /**
  * Inverted dropout: in training mode each element is kept with probability 1 - p and scaled by
  * 1 / (1 - p); in eval mode (or with p = 0) the input passes through unchanged.
  *
- * <p>The mask is a counter-based draw: call number c of this layer uses the seed
+ * <p>Applied as one fused op ({@link Variable#dropout}). The mask is a counter-based draw: call number c of this layer uses the seed
  * mix(layer seed, c), so a run with the same seeds and the same sequence of calls draws the same
  * masks on every backend, with no generator state beyond the call counter.
  */
@@ -26,12 +24,8 @@ public final class Dropout extends Module {
 
     public Variable forward(Variable x) {
         if (!isTraining() || p == 0) return x;
-        long callSeed = CounterRng.mix(seed, calls++);
-        Tensor mask;
-        try (Tensor u = Tensor.rand(x.device(), x.dtype(), callSeed, x.shape()); Tensor kept = u.binary(BinaryOp.GE, p)) {
-            mask = kept.mul(1.0 / (1.0 - p));
-        }
-        return x.mul(Variable.constant(mask));
+        // one fused op each way; the mask (uniform(callSeed, i) >= p) is redrawn in backward, never stored
+        return x.dropout(CounterRng.mix(seed, calls++), p);
     }
 
     public double p() { return p; }

@@ -1,0 +1,40 @@
+package io.reg4rec.autograd;
+
+import io.reg4rec.engine.CounterRng;
+import io.reg4rec.engine.Scope;
+import io.reg4rec.engine.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Finite-difference check (F64, CPU) of the fused dropout, and its gradient against the mask it drew. */
+class DropoutGradientTest {
+    private Scope scope;
+
+    @BeforeEach
+    void open() { scope = Scope.open(); }
+
+    @AfterEach
+    void close() { scope.close(); }
+
+    @Test
+    void gradCheck() {
+        Tensor x = T.randn(1, 3, 4, 5);
+        GradCheck.of(v -> v[0].dropout(42, 0.3)).input("x", x).run().assertBelow(1e-6);
+        GradCheck.of(v -> v[0].transpose(0, 2).dropout(7, 0.5)).input("x", x).run().assertBelow(1e-6);
+    }
+
+    @Test
+    void gradientIsTheScaledMask() {
+        Variable x = Variable.input(T.randn(2, 50), "x");
+        Tensor dy = T.randn(3, 50);
+        x.dropout(9, 0.25).backward(dy);
+        double[] g = T.values(x.grad()), d = T.values(dy);
+        for (int i = 0; i < 50; i++) {
+            double expected = CounterRng.uniform(9, i) >= 0.25 ? d[i] / 0.75 : 0.0;
+            assertEquals(expected, g[i], 1e-12, "element " + i);
+        }
+    }
+}

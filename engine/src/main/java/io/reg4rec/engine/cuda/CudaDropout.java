@@ -1,0 +1,35 @@
+package io.reg4rec.engine.cuda;
+
+import io.reg4rec.engine.DType;
+import io.reg4rec.engine.FusedDropout;
+import io.reg4rec.engine.Tensor;
+
+import java.util.Arrays;
+
+/** Launches dropout.cu ({@link io.reg4rec.engine.Backend#dropout}): one grid-stride kernel, F32 or BF16. */
+final class CudaDropout {
+    private static final int BLOCK = 256;
+
+    private CudaDropout() {}
+
+    static void apply(CudaBackend backend, Tensor x, long seed, double p, Tensor out) {
+        String dt = switch (out.dtype()) {
+            case F32 -> "f32";
+            case BF16 -> "bf16";
+            default -> throw new IllegalArgumentException("dropout on CUDA: needs F32 or BF16, got " + out.describe());
+        };
+        if (x.dtype() != out.dtype() || !Arrays.equals(x.shape(), out.shape())) {
+            throw new IllegalArgumentException("dropout on CUDA: input " + x.describe() + " and output " + out.describe() + " must match");
+        }
+        if (!x.isContiguous() || !out.isContiguous()) {
+            throw new IllegalArgumentException("dropout on CUDA: input " + x.describe() + " and output must be contiguous");
+        }
+        if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("dropout on CUDA: p must be in [0, 1), got " + p);
+        long n = out.numel();
+        if (n == 0) return;
+        long blocks = Math.max(1, Math.min((n + BLOCK - 1) / BLOCK, (long) backend.multiprocessorCount() * 32));
+        backend.kernel("dropout", "dropout_" + dt)
+                .ptr(backend.pointer(x)).ptr(backend.pointer(out)).i64(seed).f64(p).f32((float) FusedDropout.scale(DType.F32, p)).i64(n)
+                .launch(backend.stream(), blocks, BLOCK);
+    }
+}
