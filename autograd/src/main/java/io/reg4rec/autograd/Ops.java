@@ -330,6 +330,7 @@ final class Ops {
         Tensor out = log ? x.data().logSoftmax(d) : x.data().softmax(d);
         return Variable.result(log ? "logSoftmax" : "softmax", out, in(x), node -> {
             Tensor y = node.save(out);
+            if (d == x.rank() - 1) return g -> grads(io.reg4rec.engine.FusedSoftmax.backward(y, g, log));   // one fused op
             if (log) {
                 // d logsoftmax: g - softmax * sum(g)
                 return g -> grads(g.sub(y.exp().mul(g.sum(d, true))));

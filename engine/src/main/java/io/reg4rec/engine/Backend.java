@@ -243,4 +243,13 @@ public interface Backend {
      * x and out are contiguous, of one floating dtype and shape; checked by {@link FusedDropout}.
      */
     void dropout(Tensor x, long seed, double p, Tensor out);
+
+    /**
+     * Backward of softmax (log false) or log-softmax (log true) along the last axis: from the
+     * forward's output y and the output gradient g, out = y * (g - sum_j g_j y_j) for softmax and
+     * out = g - exp(y) * sum_j g_j for log-softmax, per row. y, g and out are contiguous, of one
+     * floating shape (rank >= 1) and dtype; F32 / BF16 compute in fp32, F64 (CPU) in double.
+     * Checked by {@link FusedSoftmax}.
+     */
+    void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out);
 }

@@ -502,4 +502,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void dropout(Tensor x, long seed, double p, Tensor out) { CpuDropout.apply(x, seed, p, out); }
+
+    @Override
+    public void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out) { CpuSoftmaxBackward.apply(y, g, log, out); }
 }

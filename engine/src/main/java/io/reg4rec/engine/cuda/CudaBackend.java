@@ -759,4 +759,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void dropout(Tensor x, long seed, double p, Tensor out) { CudaDropout.apply(this, x, seed, p, out); }
+
+    @Override
+    public void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out) { CudaSoftmaxBackward.apply(this, y, g, log, out); }
 }

@@ -10,8 +10,9 @@ import io.reg4rec.engine.Tensor;
  * Multi-head scaled dot-product attention with Q, K, V and output projections (self- or
  * cross-attention), through the fused attention op unless attention dropout is active. A query
  * row whose keys are all masked gives 0 on the fused path; on the composed path masked scores are
- * set to {@link #MASKED_SCORE}, a large negative but finite number, so such a row gets a uniform
- * distribution instead of NaNs.
+ * lowered by {@link #MASKED_SCORE}, a large negative but finite number (one add of a penalty
+ * tensor), so their weights underflow to exactly 0 and a fully masked row gets a (for fp32 scores
+ * of magnitude below 32, exactly) uniform distribution instead of NaNs.
  *
  * <p>Masks are 0/1 tensors, 1 meaning "may not attend": a key-padding mask [batch, keys]
  * (1 where the key is padding) and/or a causal mask (query i sees keys 0..i).
@@ -117,13 +118,45 @@ public final class MultiHeadAttention extends Module {
         int batch = qh.size(0), tq = qh.size(2), tk = kh.size(2);
         Variable q3 = qh.reshape(batch * heads, tq, headDim), k3 = kh.reshape(batch * heads, tk, headDim), v3 = vh.reshape(batch * heads, tk, headDim);
         Variable scores = q3.matmul(k3.transpose(1, 2)).mul(1.0 / Math.sqrt(headDim));
-        try (Tensor mask = buildMask(qh.device(), qh.dtype(), batch, tq, tk, keyPadding, causal)) {
-            if (mask != null) {
-                scores = scores.reshape(batch, heads, tq, tk).maskedFill(mask, MASKED_SCORE).reshape(batch * heads, tq, tk);
+        try (Tensor penalty = maskPenalty(qh.device(), qh.dtype(), batch, tq, tk, keyPadding, causal)) {
+            if (penalty != null) {
+                // one add: masked scores drop by |MASKED_SCORE|, so their softmax weights underflow to 0
+                scores = scores.reshape(batch, heads, tq, tk).add(Variable.constant(penalty.expand(penalty.shape()))).reshape(batch * heads, tq, tk);
             }
         }
         Variable weights = attentionDropout.forward(scores.softmax(2));
         return weights.matmul(v3).reshape(batch, heads, tq, headDim);
+    }
+
+    /** The causal penalty of the last call (tensors of the step scope would not outlive it, so this one is unscoped). */
+    private Tensor causalPenalty;
+
+    /**
+     * MASKED_SCORE where the combined mask is 1, else 0, [batch or 1, 1, tq, tk] in the scores'
+     * dtype, or null when nothing is masked. The causal-only penalty is built once per shape
+     * and dtype and kept (no host upload per step); the caller closes what it gets.
+     */
+    private Tensor maskPenalty(Device device, DType dtype, int batch, int tq, int tk, Tensor keyPadding, boolean causal) {
+        if (keyPadding == null && causal) {
+            Tensor c = causalPenalty;
+            if (c == null || c.isClosed() || !c.device().equals(device) || c.dtype() != dtype || c.size(2) != tq || c.size(3) != tk) {
+                if (c != null) c.close();
+                try (Tensor mask = causalMask(device, dtype, tq, tk)) {
+                    c = causalPenalty = mask.mul(MASKED_SCORE).unscoped();
+                }
+            }
+            return c.expand(c.shape());
+        }
+        try (Tensor mask = buildMask(device, dtype, batch, tq, tk, keyPadding, causal)) {
+            return mask == null ? null : mask.mul(MASKED_SCORE);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (causalPenalty != null) causalPenalty.close();
+        causalPenalty = null;
+        super.close();
     }
 
     /** [batch, t, d] -> [batch, heads, t, hd] (a permuted view; the last dimension stays contiguous). */
