@@ -116,8 +116,10 @@ public final class MultiHeadAttention extends Module {
      */
     private Variable composedAttention(Variable qh, Variable kh, Variable vh, Tensor keyPadding, boolean causal) {
         int batch = qh.size(0), tq = qh.size(2), tk = kh.size(2);
-        Variable q3 = qh.reshape(batch * heads, tq, headDim), k3 = kh.reshape(batch * heads, tk, headDim), v3 = vh.reshape(batch * heads, tk, headDim);
-        Variable scores = q3.matmul(k3.transpose(1, 2)).mul(1.0 / Math.sqrt(headDim));
+        // the scale goes on q: that multiply also makes the permuted heads contiguous, where a reshape would copy
+        Variable q3 = qh.mul(1.0 / Math.sqrt(headDim)).reshape(batch * heads, tq, headDim);
+        Variable k3 = kh.reshape(batch * heads, tk, headDim), v3 = vh.reshape(batch * heads, tk, headDim);
+        Variable scores = q3.matmul(k3.transpose(1, 2));
         try (Tensor penalty = maskPenalty(qh.device(), qh.dtype(), batch, tq, tk, keyPadding, causal)) {
             if (penalty != null) {
                 // one add: masked scores drop by |MASKED_SCORE|, so their softmax weights underflow to 0
