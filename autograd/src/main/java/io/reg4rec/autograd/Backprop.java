@@ -60,6 +60,9 @@ final class Backprop {
                 try (Scope temporaries = Scope.open()) {
                     grads = node.backward(g);
                     claim(node, g, grads);
+                    // released first: a gradient that is a view of g then holds its storage alone
+                    // and a leaf can take it without a copy
+                    g.close();
                     passOn(node, grads, pending);
                 } finally {
                     g.close();

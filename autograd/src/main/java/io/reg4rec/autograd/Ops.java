@@ -254,6 +254,9 @@ final class Ops {
     static Variable matmul(Variable a, Variable b) {
         Tensor out = matmulOrZeros(a.data(), b.data());
         int[] sa = a.shape(), sb = b.shape();
+        // b a transposed view of a [n, k] matrix (a Linear's weight): its gradient is computed as
+        // (g^T a)^T, so it lands in the weight's own layout and reaches the weight without a copy
+        boolean bTransposed = sb.length == 2 && sb[0] > 1 && b.data().stride(0) == 1 && b.data().stride(1) == sb[0];
         return Variable.result("matmul", out, in(a, b), node -> {
             Tensor savedB = node.needs(0) ? node.save(b.data()) : null;
             Tensor savedA = node.needs(1) ? node.save(a.data()) : null;
@@ -264,7 +267,10 @@ final class Ops {
                     if (sa.length == 3 && sb.length == 2) {
                         // A shared weight: fold the batch into rows, one GEMM instead of a batch and a sum.
                         int k = sa[2], n = sb[1];
-                        gb = matmulOrZeros(savedA.reshape(-1, k).transpose(0, 1), g.reshape(-1, n));
+                        gb = bTransposed ? matmulOrZeros(g.reshape(-1, n).transpose(0, 1), savedA.reshape(-1, k)).transpose(0, 1)
+                                : matmulOrZeros(savedA.reshape(-1, k).transpose(0, 1), g.reshape(-1, n));
+                    } else if (bTransposed && sa.length == 2) {
+                        gb = matmulOrZeros(g.transpose(0, 1), savedA).transpose(0, 1);
                     } else {
                         gb = sumToShape(matmulOrZeros(savedA.transpose(-1, -2), g), sb);
                     }

@@ -26,7 +26,7 @@ import io.reg4rec.engine.Tensor;
  * Values must not be modified in place between a forward pass and its backward pass.
  */
 public final class Variable implements AutoCloseable {
-    private Tensor data;   // replaced only by relocateData
+    private final Tensor data;
     private final boolean requiresGrad;
     private final Node gradFn;
     private Tensor grad;
@@ -135,9 +135,10 @@ public final class Variable implements AutoCloseable {
 
     /** Adds g (not consumed) into this leaf's gradient, which stays out of every scope. */
     void accumulateGrad(Tensor g) {
-        if (gradBuffer != null && accumulateIntoBuffer(g)) return;
         if (grad == null) {
-            grad = g.to(g.dtype()).unscoped();   // a private copy: g may share storage with user tensors
+            // g's storage held by g alone (a gradient the backward pass computed) is taken as is;
+            // otherwise a private copy, since g may share storage with user or forward tensors
+            grad = (g.holdsItsStorageAlone() ? Ops.alias(g) : g.to(g.dtype())).unscoped();
         } else {
             Tensor sum = grad.add(g).unscoped();
             grad.close();
@@ -147,12 +148,6 @@ public final class Variable implements AutoCloseable {
 
     /** Removes and returns the gradient; the caller owns it. */
     Tensor takeGrad() {
-        if (isBufferView(grad)) {
-            // the buffer is rewritten by the next backward: hand out a copy the caller owns
-            Tensor copy = grad.to(grad.dtype()).unscoped();
-            zeroGrad();
-            return copy;
-        }
         Tensor g = grad;
         grad = null;
         return g;
@@ -184,8 +179,6 @@ public final class Variable implements AutoCloseable {
     public void close() {
         data.close();
         zeroGrad();
-        if (gradBuffer != null) gradBuffer.close();
-        gradBuffer = null;
     }
 
     @Override
@@ -317,68 +310,8 @@ public final class Variable implements AutoCloseable {
 
     /**
      * Inverted dropout with a counter-based mask: element i is kept (and scaled by 1 / (1 - p))
-     * when {@link io.reg4rec.engine.CounterRng#uniform}(seed, i) >= p, else 0. One fused op
-     * forward and one backward; no mask is stored.
+     * when {@link io.reg4rec.engine.CounterRng#uniform}(seed, i) >= p, else multiplied by 0. One
+     * fused op forward and one backward; no mask is stored.
      */
     public Variable dropout(long seed, double p) { return Ops.dropout(this, seed, p); }
-
-    /** Where this leaf's gradient lives when an optimizer gave it a slot of a flat buffer (else null). */
-    private Tensor gradBuffer;
-
-    /**
-     * Moves this parameter's values into {@code slot}, a contiguous tensor of this shape and dtype
-     * (e.g. a slice of an optimizer's flat buffer, so one fused update covers many parameters):
-     * the values are copied in, {@link #data()} becomes slot (this Variable owns it and takes it
-     * out of every scope) and the previous data tensor is released. Call it between steps, never
-     * between a forward pass and its backward pass; fetch {@code data()} again afterwards.
-     */
-    public void relocateData(Tensor slot) {
-        checkSlot(slot, "relocateData");
-        slot.copyFrom(data);
-        Tensor old = data;
-        data = slot.unscoped();
-        old.close();
-    }
-
-    /**
-     * Gives this leaf a gradient slot (contiguous, of this shape and dtype, owned by this Variable
-     * from now on): the first gradient of a backward pass is copied into it and later ones are
-     * added there in place, and {@link #grad()} is a view of it until {@link #zeroGrad()}.
-     * An optimizer that keeps all gradients in one flat buffer then needs no gathering copies.
-     */
-    public void useGradBuffer(Tensor slot) {
-        checkSlot(slot, "useGradBuffer");
-        zeroGrad();
-        if (gradBuffer != null) gradBuffer.close();
-        gradBuffer = slot.unscoped();
-    }
-
-    private void checkSlot(Tensor slot, String op) {
-        if (!isLeaf()) throw new IllegalStateException(op + ": " + this + " is not a leaf");
-        if (!java.util.Arrays.equals(slot.shape(), data.shape()) || slot.dtype() != data.dtype() || !slot.device().equals(data.device())
-                || !slot.isContiguous()) {
-            throw new IllegalArgumentException(op + ": slot " + slot.describe() + " on " + slot.device() + " must be a contiguous "
-                    + data.describe() + " on " + data.device() + " for " + this);
-        }
-    }
-
-    /** Whether t is a view of exactly this leaf's gradient slot. */
-    private boolean isBufferView(Tensor t) {
-        return t != null && gradBuffer != null && t.storage() == gradBuffer.storage() && t.offset() == gradBuffer.offset()
-                && java.util.Arrays.equals(t.strides(), gradBuffer.strides());
-    }
-
-    /** Accumulates g into the gradient slot; false when the current gradient lives elsewhere (then the caller's path applies). */
-    private boolean accumulateIntoBuffer(Tensor g) {
-        if (g.dtype() != gradBuffer.dtype() || !java.util.Arrays.equals(g.shape(), gradBuffer.shape())) return false;
-        if (grad == null) {
-            gradBuffer.copyFrom(g);
-            grad = gradBuffer.expand(gradBuffer.shape()).unscoped();
-            return true;
-        }
-        if (!isBufferView(grad)) return false;
-        // in place: each element is read before it is written
-        grad.backend().binary(io.reg4rec.engine.BinaryOp.ADD, grad, g, grad);
-        return true;
-    }
 }

@@ -252,4 +252,13 @@ public interface Backend {
      * Checked by {@link FusedSoftmax}.
      */
     void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out);
+
+    /**
+     * AdamW over many parameters in one op, each updated as {@link #adamwStep} would: params[s]
+     * and grads[s] are contiguous F32 tensors of one numel n_s on this device (anywhere in
+     * memory, not overlapping), their moments the elements [o_s, o_s + n_s) of the flat
+     * contiguous F32 m and v with o_s = n_0 + ... + n_{s-1}; the n_s sum to m's numel (> 0).
+     * Checked by {@link FusedAdamW}.
+     */
+    void adamwStepSegments(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper);
 }

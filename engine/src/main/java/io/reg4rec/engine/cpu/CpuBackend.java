@@ -505,4 +505,20 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out) { CpuSoftmaxBackward.apply(y, g, log, out); }
+
+    @Override
+    public void adamwStepSegments(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper) {
+        // the reference: adamwStep per segment on slices of the moments
+        long start = 0;
+        for (int s = 0; s < params.length; s++) {
+            long n = params[s].numel();
+            if (n > 0) {
+                try (Tensor p = params[s].reshape(-1); Tensor g = grads[s].reshape(-1);
+                     Tensor ms = m.slice(0, (int) start, (int) (start + n)); Tensor vs = v.slice(0, (int) start, (int) (start + n))) {
+                    adamwStep(p, g, ms, vs, hyper);
+                }
+            }
+            start += n;
+        }
+    }
 }

@@ -762,4 +762,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out) { CudaSoftmaxBackward.apply(this, y, g, log, out); }
+
+    @Override
+    public void adamwStepSegments(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper) {
+        CudaAdamWSegments.apply(this, params, grads, m, v, hyper);
+    }
 }
