@@ -6,8 +6,11 @@
 // one fp32 multiply (__fmul_rn), rounded to the storage dtype. The mask is never stored: the
 // backward pass calls the same kernel on the output gradient with the same seed.
 //
-// Entry points: dropout_<dt>(const T* x, T* out, long long seed, double p, float scale, long long n),
-// dt in f32, bf16; x and out contiguous (out may be x).
+// With a residual (not null): out[i] = residual[i] + that product, one more fp32 rounding
+// (__fadd_rn), so "x + dropout(y)" of a residual block is one kernel.
+//
+// Entry points: dropout_<dt>(const T* x, const T* residual, T* out, long long seed, double p,
+// float scale, long long n), dt in f32, bf16; x, residual (or null) and out contiguous.
 // Work split: 1-D grid-stride loop, one element per thread per iteration (memory bound:
 // one read and one write per element).
 // CPU reference: io.reg4rec.engine.cpu.CpuDropout.
@@ -21,19 +24,21 @@ __device__ __forceinline__ unsigned long long dropout_mix(unsigned long long see
 }
 
 template <typename Tag>
-__device__ void dropout_kernel(const typename Dt<Tag>::storage* __restrict__ x, typename Dt<Tag>::storage* out,
-                               long long seed, double p, float scale, long long n) {
+__device__ void dropout_kernel(const typename Dt<Tag>::storage* __restrict__ x, const typename Dt<Tag>::storage* residual,
+                               typename Dt<Tag>::storage* out, long long seed, double p, float scale, long long n) {
     GRID_STRIDE_LOOP(i, n) {
         float u = (float)(dropout_mix((unsigned long long)seed, (unsigned long long)i) >> 40) * 0x1.0p-24f;
         float v = __fmul_rn(Dt<Tag>::load(x[i]), (double)u >= p ? scale : 0.0f);
+        if (residual != nullptr) v = __fadd_rn(Dt<Tag>::load(residual[i]), v);
         out[i] = Dt<Tag>::store(v);
     }
 }
 
 #define DROPOUT_ENTRY(sfx, Tag)                                                                      \
-    extern "C" __global__ void dropout_##sfx(const Dt<Tag>::storage* x, Dt<Tag>::storage* out,       \
-                                             long long seed, double p, float scale, long long n) {   \
-        dropout_kernel<Tag>(x, out, seed, p, scale, n);                                              \
+    extern "C" __global__ void dropout_##sfx(const Dt<Tag>::storage* x, const Dt<Tag>::storage* residual, \
+                                             Dt<Tag>::storage* out, long long seed, double p, float scale,  \
+                                             long long n) {                                                 \
+        dropout_kernel<Tag>(x, residual, out, seed, p, scale, n);                                           \
     }
 
 DROPOUT_ENTRY(f32, float)

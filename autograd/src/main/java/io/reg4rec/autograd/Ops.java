@@ -618,4 +618,12 @@ final class Ops {
         Tensor out = io.reg4rec.engine.FusedDropout.apply(x.data(), seed, p);
         return Variable.result("dropout", out, in(x), node -> g -> grads(io.reg4rec.engine.FusedDropout.apply(g, seed, p)));
     }
+
+    /** residual + dropout(x) in one op each way (same shapes): the residual's gradient is g itself. */
+    static Variable addDropout(Variable residual, Variable x, long seed, double p) {
+        Tensor out = io.reg4rec.engine.FusedDropout.apply(x.data(), residual.data(), seed, p);
+        return Variable.result("addDropout", out, in(residual, x), node -> g -> grads(
+                node.needs(0) ? alias(g) : null,
+                node.needs(1) ? io.reg4rec.engine.FusedDropout.apply(g, seed, p) : null));
+    }
 }

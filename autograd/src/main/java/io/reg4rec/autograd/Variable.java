@@ -314,4 +314,7 @@ public final class Variable implements AutoCloseable {
      * fused op forward and one backward; no mask is stored.
      */
     public Variable dropout(long seed, double p) { return Ops.dropout(this, seed, p); }
+
+    /** this + x.dropout(seed, p) as one fused op each way; x has this shape and dtype (a residual connection). */
+    public Variable addDropout(Variable x, long seed, double p) { return Ops.addDropout(this, x, seed, p); }
 }

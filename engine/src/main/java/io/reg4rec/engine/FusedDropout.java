@@ -12,13 +12,28 @@ public final class FusedDropout {
 
     /** dropout(x) as a new contiguous tensor of x's shape and dtype (x may be any view). */
     public static Tensor apply(Tensor x, long seed, double p) {
+        return apply(x, null, seed, p);
+    }
+
+    /**
+     * residual + dropout(x) in one op (residual null: dropout(x) alone), a new contiguous tensor;
+     * residual has x's shape, dtype and device (either may be any view).
+     */
+    public static Tensor apply(Tensor x, Tensor residual, long seed, double p) {
         if (!x.dtype().isFloating()) throw new IllegalArgumentException("dropout: needs a floating tensor, got " + x.describe());
         if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p + " for " + x.describe());
         if (x.isClosed()) throw new IllegalStateException("dropout: tensor " + x.describe() + " used after release");
-        try (Tensor in = x.contiguous()) {
+        if (residual != null) {
+            if (residual.isClosed()) throw new IllegalStateException("dropout: residual " + residual.describe() + " used after release");
+            if (residual.dtype() != x.dtype() || !java.util.Arrays.equals(residual.shape(), x.shape()) || !residual.device().equals(x.device())) {
+                throw new IllegalArgumentException("dropout: residual " + residual.describe() + " on " + residual.device() + " must match "
+                        + x.describe() + " on " + x.device());
+            }
+        }
+        try (Tensor in = x.contiguous(); Tensor res = residual == null ? null : residual.contiguous()) {
             Tensor out = Tensor.empty(x.device(), x.dtype(), x.shape());
             try {
-                if (out.numel() > 0) in.backend().dropout(in, seed, p, out);
+                if (out.numel() > 0) in.backend().dropout(in, res, seed, p, out);
             } catch (RuntimeException e) {
                 out.close();
                 throw e;

@@ -12,7 +12,7 @@ final class CudaDropout {
 
     private CudaDropout() {}
 
-    static void apply(CudaBackend backend, Tensor x, long seed, double p, Tensor out) {
+    static void apply(CudaBackend backend, Tensor x, Tensor residual, long seed, double p, Tensor out) {
         String dt = switch (out.dtype()) {
             case F32 -> "f32";
             case BF16 -> "bf16";
@@ -24,12 +24,15 @@ final class CudaDropout {
         if (!x.isContiguous() || !out.isContiguous()) {
             throw new IllegalArgumentException("dropout on CUDA: input " + x.describe() + " and output must be contiguous");
         }
+        if (residual != null && (residual.dtype() != out.dtype() || !Arrays.equals(residual.shape(), out.shape()) || !residual.isContiguous())) {
+            throw new IllegalArgumentException("dropout on CUDA: residual " + residual.describe() + " must be contiguous and match " + out.describe());
+        }
         if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("dropout on CUDA: p must be in [0, 1), got " + p);
         long n = out.numel();
         if (n == 0) return;
         long blocks = Math.max(1, Math.min((n + BLOCK - 1) / BLOCK, (long) backend.multiprocessorCount() * 32));
         backend.kernel("dropout", "dropout_" + dt)
-                .ptr(backend.pointer(x)).ptr(backend.pointer(out)).i64(seed).f64(p).f32((float) FusedDropout.scale(DType.F32, p)).i64(n)
+                .ptr(backend.pointer(x)).ptr(residual == null ? new jcuda.driver.CUdeviceptr() : backend.pointer(residual)).ptr(backend.pointer(out)).i64(seed).f64(p).f32((float) FusedDropout.scale(DType.F32, p)).i64(n)
                 .launch(backend.stream(), blocks, BLOCK);
     }
 }

@@ -84,4 +84,15 @@ class CpuDropoutTest {
             assertThrows(IllegalArgumentException.class, () -> FusedDropout.apply(Tensor.arange(Device.CPU, 4), 1, 0.1));
         }
     }
+
+    @Test
+    void withAResidualAddsInFp32() {
+        try (Scope scope = Scope.open()) {
+            Tensor x = random(12, 9, 70), r = random(13, 9, 70);
+            float[] fused = FusedDropout.apply(x, r.transpose(0, 1).contiguous().transpose(0, 1), 5, 0.3).toFloatArray();
+            float[] alone = FusedDropout.apply(x, 5, 0.3).toFloatArray(), rv = r.toFloatArray();
+            for (int i = 0; i < fused.length; i++) assertEquals(rv[i] + alone[i], fused[i], 0f, "element " + i);
+            assertThrows(IllegalArgumentException.class, () -> FusedDropout.apply(x, random(14, 70, 9), 5, 0.3));
+        }
+    }
 }

@@ -46,4 +46,17 @@ class CudaDropoutTest {
             assertClose("transposed", expected, actual, 0, 0);
         }
     }
+
+    @Test
+    void residualFormMatchesTheCpuReferenceExactly() {
+        assumeGpu();
+        for (DType dtype : new DType[]{DType.F32, DType.BF16}) {
+            try (Scope scope = Scope.open()) {
+                Tensor x = cpuRandom(dtype, 21, -3, 3, 4097), r = cpuRandom(dtype, 22, -3, 3, 4097);
+                float[] expected = FusedDropout.apply(x, r, 99, 0.1).toFloatArray();
+                float[] actual = FusedDropout.apply(x.to(GPU), r.to(GPU), 99, 0.1).toFloatArray();
+                assertClose(dtype + " with residual", expected, actual, 0, 0);
+            }
+        }
+    }
 }

@@ -28,6 +28,16 @@ public final class Dropout extends Module {
         return x.dropout(CounterRng.mix(seed, calls++), p);
     }
 
+    /**
+     * residual + forward(x) as one fused op (a residual connection; shapes must match): draws the
+     * same mask as forward would at this call.
+     */
+    public Variable addTo(Variable residual, Variable x) {
+        if (!isTraining() || p == 0) return residual.add(x);
+        if (!java.util.Arrays.equals(residual.shape(), x.shape())) return residual.add(forward(x));
+        return residual.addDropout(x, CounterRng.mix(seed, calls++), p);
+    }
+
     public double p() { return p; }
 
     /** Number of masks drawn so far (the counter the next mask's seed derives from). */

@@ -32,8 +32,8 @@ public final class TransformerDecoderLayer extends Module {
      * memoryPadding [batch, tk] (1 = padding) may be null.
      */
     public Variable forward(Variable x, Tensor targetPadding, Variable memory, Tensor memoryPadding) {
-        Variable h = x.add(dropout.forward(selfAttn.selfAttention(norm1.forward(x), targetPadding, true)));
-        h = h.add(dropout.forward(crossAttn.crossAttention(norm2.forward(h), memory, memoryPadding)));
-        return h.add(dropout.forward(ff.forward(norm3.forward(h))));
+        Variable h = dropout.addTo(x, selfAttn.selfAttention(norm1.forward(x), targetPadding, true));
+        h = dropout.addTo(h, crossAttn.crossAttention(norm2.forward(h), memory, memoryPadding));
+        return dropout.addTo(h, ff.forward(norm3.forward(h)));
     }
 }

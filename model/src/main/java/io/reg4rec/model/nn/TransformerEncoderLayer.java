@@ -25,7 +25,7 @@ public final class TransformerEncoderLayer extends Module {
 
     /** x [batch, len, d]; padding [batch, len] (1 = padding) or null. */
     public Variable forward(Variable x, Tensor padding) {
-        Variable h = x.add(dropout.forward(attn.selfAttention(norm1.forward(x), padding, false)));
-        return h.add(dropout.forward(ff.forward(norm2.forward(h))));
+        Variable h = dropout.addTo(x, attn.selfAttention(norm1.forward(x), padding, false));
+        return dropout.addTo(h, ff.forward(norm2.forward(h)));
     }
 }
