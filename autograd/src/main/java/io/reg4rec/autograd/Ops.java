@@ -619,6 +619,23 @@ final class Ops {
         return Variable.result("dropout", out, in(x), node -> g -> grads(io.reg4rec.engine.FusedDropout.apply(g, seed, p)));
     }
 
+    /** gelu(x + bias) over the last axis in one fused op each way; bias [cols] or null. */
+    static Variable biasGelu(Variable x, Variable bias) {
+        Tensor out = io.reg4rec.engine.FusedBiasGelu.forward(x.data(), bias == null ? null : bias.data());
+        int cols = x.size(-1);
+        Variable[] inputs = bias == null ? in(x) : in(x, bias);
+        return Variable.result("biasGelu", out, inputs, node -> {
+            Tensor savedX = node.save(x.data());
+            Tensor savedBias = bias == null ? null : node.save(bias.data());
+            return g -> {
+                Tensor gx = io.reg4rec.engine.FusedBiasGelu.backward(savedX, savedBias, g);
+                if (bias == null) return grads(gx);
+                Tensor gb = node.needs(1) ? sumToShape(gx.reshape(-1, cols), new int[]{cols}) : null;
+                return grads(node.needs(0) ? gx : null, gb);
+            };
+        });
+    }
+
     /** residual + dropout(x) in one op each way (same shapes): the residual's gradient is g itself. */
     static Variable addDropout(Variable residual, Variable x, long seed, double p) {
         Tensor out = io.reg4rec.engine.FusedDropout.apply(x.data(), residual.data(), seed, p);

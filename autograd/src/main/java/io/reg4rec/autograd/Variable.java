@@ -315,6 +315,9 @@ public final class Variable implements AutoCloseable {
      */
     public Variable dropout(long seed, double p) { return Ops.dropout(this, seed, p); }
 
+    /** gelu(this + bias) (tanh approximation) over the last axis as one fused op each way; bias [cols] or null. */
+    public Variable biasGelu(Variable bias) { return Ops.biasGelu(this, bias); }
+
     /** this + x.dropout(seed, p) as one fused op each way; x has this shape and dtype (a residual connection). */
     public Variable addDropout(Variable x, long seed, double p) { return Ops.addDropout(this, x, seed, p); }
 }

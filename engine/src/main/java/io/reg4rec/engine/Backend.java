@@ -264,4 +264,17 @@ public interface Backend {
      * Checked by {@link FusedAdamW}.
      */
     void adamwStepSegments(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper);
+
+    /**
+     * out = gelu(x + bias[j]) (tanh approximation, {@link UnaryOp#GELU}) over contiguous x
+     * [..., cols] with bias contiguous [cols] or null; the sum rounded to fp32 first (F32 / BF16;
+     * double for F64), the result once to the dtype. Checked by {@link FusedBiasGelu}.
+     */
+    void biasGelu(Tensor x, Tensor bias, Tensor out);
+
+    /**
+     * out = gradOut * gelu'(x + bias[j]) ({@link UnaryOp#GELU_GRAD} of the rounded sum, as fp32,
+     * times gradOut in fp32; double for F64); operands as {@link #biasGelu}, gradOut like x.
+     */
+    void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out);
 }

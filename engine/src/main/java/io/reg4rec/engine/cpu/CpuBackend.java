@@ -521,4 +521,10 @@ public final class CpuBackend implements Backend {
             start += n;
         }
     }
+
+    @Override
+    public void biasGelu(Tensor x, Tensor bias, Tensor out) { CpuBiasGelu.apply(x, bias, null, out); }
+
+    @Override
+    public void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out) { CpuBiasGelu.apply(x, bias, gradOut, out); }
 }

@@ -767,4 +767,10 @@ public final class CudaBackend implements Backend {
     public void adamwStepSegments(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper) {
         CudaAdamWSegments.apply(this, params, grads, m, v, hyper);
     }
+
+    @Override
+    public void biasGelu(Tensor x, Tensor bias, Tensor out) { CudaBiasGelu.apply(this, x, bias, null, out); }
+
+    @Override
+    public void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out) { CudaBiasGelu.apply(this, x, bias, gradOut, out); }
 }

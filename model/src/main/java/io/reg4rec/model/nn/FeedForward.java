@@ -18,6 +18,8 @@ public final class FeedForward extends Module {
     }
 
     public Variable forward(Variable x) {
-        return down.forward(dropout.forward(activation.apply(up.forward(x))));
+        // GELU takes the up projection's bias into one fused op each way
+        Variable hidden = activation == Activation.GELU ? up.forwardWithoutBias(x).biasGelu(up.bias()) : activation.apply(up.forward(x));
+        return down.forward(dropout.forward(hidden));
     }
 }

@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** Finite-difference check (F64, CPU) of the fused dropout, and its gradient against the mask it drew. */
-class DropoutGradientTest {
+/** Finite-difference checks (F64, CPU) of the train-step fusions (dropout, residual dropout, bias + GELU), and the dropout gradient against its mask. */
+class TrainStepFusionGradientTest {
     private Scope scope;
 
     @BeforeEach
@@ -37,5 +37,11 @@ class DropoutGradientTest {
             double expected = CounterRng.uniform(9, i) >= 0.25 ? d[i] / 0.75 : 0.0;
             assertEquals(expected, g[i], 1e-12, "element " + i);
         }
+    }
+
+    @Test
+    void biasGeluGradCheck() {
+        GradCheck.of(v -> v[0].biasGelu(v[1])).input("x", T.randn(11, 2, 3, 6)).input("bias", T.randn(12, 6)).run().assertBelow(1e-6);
+        GradCheck.of(v -> v[0].biasGelu(null)).input("x", T.randn(13, 4, 5)).run().assertBelow(1e-6);
     }
 }
