@@ -6,11 +6,13 @@
 // one fp32 multiply (__fmul_rn), rounded to the storage dtype. The mask is never stored: the
 // backward pass calls the same kernel on the output gradient with the same seed.
 //
-// With a residual (not null): out[i] = residual[i] + that product, one more fp32 rounding
-// (__fadd_rn), so "x + dropout(y)" of a residual block is one kernel.
+// With a bias (not null, [cols]): x[i] + bias[i % cols] (fp32, one rounding) replaces x[i]. With a
+// residual (not null): out[i] = residual[i] + that product, one more fp32 rounding (__fadd_rn), so
+// "h + dropout(y W^T + b)" of a residual block is one kernel after the GEMM.
 //
-// Entry points: dropout_<dt>(const T* x, const T* residual, T* out, long long seed, double p,
-// float scale, long long n), dt in f32, bf16; x, residual (or null) and out contiguous.
+// Entry points: dropout_<dt>(const T* x, const T* bias, long long cols, const T* residual, T* out,
+// long long seed, double p, float scale, long long n), dt in f32, bf16; all contiguous, bias and
+// residual may be null.
 // Work split: 1-D grid-stride loop, one element per thread per iteration (memory bound:
 // one read and one write per element).
 // CPU reference: io.reg4rec.engine.cpu.CpuDropout.
@@ -24,21 +26,25 @@ __device__ __forceinline__ unsigned long long dropout_mix(unsigned long long see
 }
 
 template <typename Tag>
-__device__ void dropout_kernel(const typename Dt<Tag>::storage* __restrict__ x, const typename Dt<Tag>::storage* residual,
+__device__ void dropout_kernel(const typename Dt<Tag>::storage* __restrict__ x, const typename Dt<Tag>::storage* bias,
+                               long long cols, const typename Dt<Tag>::storage* residual,
                                typename Dt<Tag>::storage* out, long long seed, double p, float scale, long long n) {
     GRID_STRIDE_LOOP(i, n) {
         float u = (float)(dropout_mix((unsigned long long)seed, (unsigned long long)i) >> 40) * 0x1.0p-24f;
-        float v = __fmul_rn(Dt<Tag>::load(x[i]), (double)u >= p ? scale : 0.0f);
+        float xi = Dt<Tag>::load(x[i]);
+        if (bias != nullptr) xi = __fadd_rn(xi, Dt<Tag>::load(bias[i % cols]));
+        float v = __fmul_rn(xi, (double)u >= p ? scale : 0.0f);
         if (residual != nullptr) v = __fadd_rn(Dt<Tag>::load(residual[i]), v);
         out[i] = Dt<Tag>::store(v);
     }
 }
 
 #define DROPOUT_ENTRY(sfx, Tag)                                                                      \
-    extern "C" __global__ void dropout_##sfx(const Dt<Tag>::storage* x, const Dt<Tag>::storage* residual, \
+    extern "C" __global__ void dropout_##sfx(const Dt<Tag>::storage* x, const Dt<Tag>::storage* bias,     \
+                                             long long cols, const Dt<Tag>::storage* residual,              \
                                              Dt<Tag>::storage* out, long long seed, double p, float scale,  \
                                              long long n) {                                                 \
-        dropout_kernel<Tag>(x, residual, out, seed, p, scale, n);                                           \
+        dropout_kernel<Tag>(x, bias, cols, residual, out, seed, p, scale, n);                               \
     }
 
 DROPOUT_ENTRY(f32, float)

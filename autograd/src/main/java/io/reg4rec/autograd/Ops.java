@@ -643,4 +643,15 @@ final class Ops {
                 node.needs(0) ? alias(g) : null,
                 node.needs(1) ? io.reg4rec.engine.FusedDropout.apply(g, seed, p) : null));
     }
+
+    /** residual + dropout(x + bias) in one op each way; bias [cols] gets the row sum of x's gradient. */
+    static Variable addDropout(Variable residual, Variable x, Variable bias, long seed, double p) {
+        Tensor out = io.reg4rec.engine.FusedDropout.apply(x.data(), bias.data(), residual.data(), seed, p);
+        int cols = x.size(-1);
+        return Variable.result("addBiasDropout", out, in(residual, x, bias), node -> g -> {
+            Tensor gx = node.needs(1) || node.needs(2) ? io.reg4rec.engine.FusedDropout.apply(g, seed, p) : null;
+            return grads(node.needs(0) ? alias(g) : null, node.needs(1) ? gx : null,
+                    node.needs(2) ? sumToShape(gx.reshape(-1, cols), new int[]{cols}) : null);
+        });
+    }
 }

@@ -320,4 +320,7 @@ public final class Variable implements AutoCloseable {
 
     /** this + x.dropout(seed, p) as one fused op each way; x has this shape and dtype (a residual connection). */
     public Variable addDropout(Variable x, long seed, double p) { return Ops.addDropout(this, x, seed, p); }
+
+    /** this + (x + bias).dropout(seed, p) as one fused op each way; bias [x.size(-1)] (a Linear's bias folded into its residual). */
+    public Variable addDropout(Variable x, Variable bias, long seed, double p) { return Ops.addDropout(this, x, bias, seed, p); }
 }

@@ -25,6 +25,8 @@ class TrainStepFusionGradientTest {
         GradCheck.of(v -> v[0].dropout(42, 0.3)).input("x", x).run().assertBelow(1e-6);
         GradCheck.of(v -> v[0].transpose(0, 2).dropout(7, 0.5)).input("x", x).run().assertBelow(1e-6);
         GradCheck.of(v -> v[0].addDropout(v[1], 3, 0.4)).input("residual", T.randn(4, 3, 4, 5)).input("x", x).run().assertBelow(1e-6);
+        GradCheck.of(v -> v[0].addDropout(v[1], v[2], 5, 0.3)).input("residual", T.randn(6, 3, 4, 5)).input("x", x).input("bias", T.randn(7, 5))
+                .run().assertBelow(1e-6);
     }
 
     @Test

@@ -235,17 +235,18 @@ public interface Backend {
     // ---- train-step fusions
 
     /**
-     * Inverted dropout in one pass, optionally added to a residual: out[i] = residual[i] + x[i] * f
-     * (residual 0 when null) with f = scale where {@link CounterRng#uniform}(seed, i) >= p
+     * Inverted dropout in one pass, optionally of x plus a bias and added to a residual:
+     * out[i] = residual[i] + (x[i] + bias[i mod cols]) * f (residual and bias 0 when null; the
+     * biased value rounded to fp32 first for F32 / BF16) with f = scale where {@link CounterRng#uniform}(seed, i) >= p
      * (compared exactly, in double), else f = 0 (x * 0 keeps -0 and NaN); i is the row-major element index and scale =
      * 1 / (1 - p), rounded to fp32 for F32 and BF16 (the product in fp32, then rounded to out's
      * dtype) and kept in double for F64. The mask is the one a {@link Distribution#UNIFORM} fill
      * with this seed gives, so the backward pass is this same op on the output gradient. The sum
      * with the residual is one more rounding (fp32 for F32 / BF16, then the dtype's store).
-     * x, residual (or null) and out are contiguous, of one floating dtype and shape; checked by
-     * {@link FusedDropout}.
+     * x, residual (or null) and out are contiguous, of one floating dtype and shape, bias (or
+     * null) contiguous [cols] of that dtype, cols = x's last dimension; checked by {@link FusedDropout}.
      */
-    void dropout(Tensor x, Tensor residual, long seed, double p, Tensor out);
+    void dropout(Tensor x, Tensor bias, Tensor residual, long seed, double p, Tensor out);
 
     /**
      * Backward of softmax (log false) or log-softmax (log true) along the last axis: from the

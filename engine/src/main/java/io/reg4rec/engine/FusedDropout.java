@@ -20,6 +20,14 @@ public final class FusedDropout {
      * residual has x's shape, dtype and device (either may be any view).
      */
     public static Tensor apply(Tensor x, Tensor residual, long seed, double p) {
+        return apply(x, null, residual, seed, p);
+    }
+
+    /**
+     * residual + dropout(x + bias) in one op: bias [x.size(-1)] or null, residual like x or null;
+     * a new contiguous tensor.
+     */
+    public static Tensor apply(Tensor x, Tensor bias, Tensor residual, long seed, double p) {
         if (!x.dtype().isFloating()) throw new IllegalArgumentException("dropout: needs a floating tensor, got " + x.describe());
         if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p + " for " + x.describe());
         if (x.isClosed()) throw new IllegalStateException("dropout: tensor " + x.describe() + " used after release");
@@ -30,10 +38,16 @@ public final class FusedDropout {
                         + x.describe() + " on " + x.device());
             }
         }
-        try (Tensor in = x.contiguous(); Tensor res = residual == null ? null : residual.contiguous()) {
+        if (bias != null && (bias.rank() != 1 || x.rank() == 0 || bias.size(0) != x.size(-1) || bias.dtype() != x.dtype()
+                || !bias.device().equals(x.device()) || bias.isClosed())) {
+            throw new IllegalArgumentException("dropout: bias " + bias.describe() + " on " + bias.device() + " must be a live ["
+                    + (x.rank() == 0 ? "?" : x.size(-1)) + "] " + x.dtype() + " on " + x.device());
+        }
+        try (Tensor in = x.contiguous(); Tensor res = residual == null ? null : residual.contiguous();
+             Tensor b = bias == null ? null : bias.contiguous()) {
             Tensor out = Tensor.empty(x.device(), x.dtype(), x.shape());
             try {
-                if (out.numel() > 0) in.backend().dropout(in, res, seed, p, out);
+                if (out.numel() > 0) in.backend().dropout(in, b, res, seed, p, out);
             } catch (RuntimeException e) {
                 out.close();
                 throw e;

@@ -501,7 +501,9 @@ public final class CpuBackend implements Backend {
     // ---- train-step fusions
 
     @Override
-    public void dropout(Tensor x, Tensor residual, long seed, double p, Tensor out) { CpuDropout.apply(x, residual, seed, p, out); }
+    public void dropout(Tensor x, Tensor bias, Tensor residual, long seed, double p, Tensor out) {
+        CpuDropout.apply(x, bias, residual, seed, p, out);
+    }
 
     @Override
     public void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out) { CpuSoftmaxBackward.apply(y, g, log, out); }

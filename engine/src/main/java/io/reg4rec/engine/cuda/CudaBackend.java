@@ -758,7 +758,9 @@ public final class CudaBackend implements Backend {
     public static Map<String, Long> launchStats() { return LaunchStats.byName(); }
 
     @Override
-    public void dropout(Tensor x, Tensor residual, long seed, double p, Tensor out) { CudaDropout.apply(this, x, residual, seed, p, out); }
+    public void dropout(Tensor x, Tensor bias, Tensor residual, long seed, double p, Tensor out) {
+        CudaDropout.apply(this, x, bias, residual, seed, p, out);
+    }
 
     @Override
     public void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out) { CudaSoftmaxBackward.apply(this, y, g, log, out); }

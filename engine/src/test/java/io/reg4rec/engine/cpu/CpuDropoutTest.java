@@ -95,4 +95,15 @@ class CpuDropoutTest {
             assertThrows(IllegalArgumentException.class, () -> FusedDropout.apply(x, random(14, 70, 9), 5, 0.3));
         }
     }
+
+    @Test
+    void withABiasAddsItToXFirst() {
+        try (Scope scope = Scope.open()) {
+            Tensor x = random(15, 6, 33), b = random(16, 33), r = random(17, 6, 33);
+            float[] expected = FusedDropout.apply(x.add(b), r, 8, 0.2).toFloatArray();
+            assertArrayEquals(expected, FusedDropout.apply(x, b, r, 8, 0.2).toFloatArray());
+            assertArrayEquals(x.add(b).add(r).toFloatArray(), FusedDropout.apply(x, b, r, 8, 0.0).toFloatArray(), "p = 0 keeps everything");
+            assertThrows(IllegalArgumentException.class, () -> FusedDropout.apply(x, random(18, 6), r, 8, 0.2));
+        }
+    }
 }

@@ -56,6 +56,9 @@ class CudaDropoutTest {
                 float[] expected = FusedDropout.apply(x, r, 99, 0.1).toFloatArray();
                 float[] actual = FusedDropout.apply(x.to(GPU), r.to(GPU), 99, 0.1).toFloatArray();
                 assertClose(dtype + " with residual", expected, actual, 0, 0);
+                Tensor x2 = cpuRandom(dtype, 23, -3, 3, 37, 33), b = cpuRandom(dtype, 24, -1, 1, 33), r2 = cpuRandom(dtype, 25, -3, 3, 37, 33);
+                assertClose(dtype + " with bias and residual", FusedDropout.apply(x2, b, r2, 7, 0.1).toFloatArray(),
+                        FusedDropout.apply(x2.to(GPU), b.to(GPU), r2.to(GPU), 7, 0.1).toFloatArray(), 0, 0);
             }
         }
     }

@@ -38,6 +38,17 @@ public final class Dropout extends Module {
         return residual.addDropout(x, CounterRng.mix(seed, calls++), p);
     }
 
+    /**
+     * residual + forward(x + bias) as one fused op (bias [x's last dimension], e.g. the bias of
+     * the Linear that produced x, left out of it); in eval mode the same op keeps everything.
+     */
+    public Variable addTo(Variable residual, Variable x, Variable bias) {
+        if (bias == null) return addTo(residual, x);
+        if (!java.util.Arrays.equals(residual.shape(), x.shape())) return residual.add(forward(x.add(bias)));
+        if (!isTraining() || p == 0) return residual.addDropout(x, bias, 0, 0.0);   // p = 0 keeps every element, scale 1
+        return residual.addDropout(x, bias, CounterRng.mix(seed, calls++), p);
+    }
+
     public double p() { return p; }
 
     /** Number of masks drawn so far (the counter the next mask's seed derives from). */

@@ -74,6 +74,23 @@ public final class MultiHeadAttention extends Module {
 
     /** {@link #forward} on the path asked for (package-private so tests can hold the two paths against each other). */
     Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal, boolean fused) {
+        return forward(query, keyValue, keyPadding, causal, fused, true);
+    }
+
+    /**
+     * {@link #forward} without the output projection's bias, which the caller adds (see
+     * {@link #outputBias()}; e.g. fused into the residual dropout by {@link Dropout#addTo(Variable, Variable, Variable)}).
+     */
+    public Variable forwardWithoutOutputBias(Variable query, Variable keyValue, Tensor keyPadding, boolean causal) {
+        boolean fused = !attentionDropoutActive()
+                && io.reg4rec.engine.Attention.supports(query.data().device(), query.data().dtype(), headDim);
+        return forward(query, keyValue, keyPadding, causal, fused, false);
+    }
+
+    /** The output projection's bias (null without one). */
+    public Variable outputBias() { return out.bias(); }
+
+    private Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal, boolean fused, boolean withOutputBias) {
         if (query.rank() != 3 || keyValue.rank() != 3 || query.size(2) != dModel || keyValue.size(2) != dModel || query.size(0) != keyValue.size(0)) {
             throw new IllegalArgumentException("MultiHeadAttention(d=" + dModel + "): needs query [b, tq, " + dModel + "] and keys [b, tk, " + dModel
                     + "], got " + query.data().describe() + " and " + keyValue.data().describe());
@@ -90,7 +107,7 @@ public final class MultiHeadAttention extends Module {
                 : composedAttention(qh, kh, vh, keyPadding, causal);
         // [batch, heads, tq, hd] -> [batch, tq, heads * hd]
         Variable merged = context.permute(0, 2, 1, 3).reshape(batch, tq, dModel);
-        return out.forward(merged);
+        return withOutputBias ? out.forward(merged) : out.forwardWithoutBias(merged);
     }
 
     /** Whether attention dropout would drop weights in this call (training mode and p > 0). */

@@ -32,8 +32,10 @@ public final class TransformerDecoderLayer extends Module {
      * memoryPadding [batch, tk] (1 = padding) may be null.
      */
     public Variable forward(Variable x, Tensor targetPadding, Variable memory, Tensor memoryPadding) {
-        Variable h = dropout.addTo(x, selfAttn.selfAttention(norm1.forward(x), targetPadding, true));
-        h = dropout.addTo(h, crossAttn.crossAttention(norm2.forward(h), memory, memoryPadding));
-        return dropout.addTo(h, ff.forward(norm3.forward(h)));
+        // the output projections' biases are added inside the residual dropouts
+        Variable a = norm1.forward(x);
+        Variable h = dropout.addTo(x, selfAttn.forwardWithoutOutputBias(a, a, targetPadding, true), selfAttn.outputBias());
+        h = dropout.addTo(h, crossAttn.forwardWithoutOutputBias(norm2.forward(h), memory, memoryPadding, false), crossAttn.outputBias());
+        return dropout.addTo(h, ff.forwardWithoutOutputBias(norm3.forward(h)), ff.outputBias());
     }
 }

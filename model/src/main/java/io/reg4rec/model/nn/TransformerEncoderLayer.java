@@ -25,7 +25,9 @@ public final class TransformerEncoderLayer extends Module {
 
     /** x [batch, len, d]; padding [batch, len] (1 = padding) or null. */
     public Variable forward(Variable x, Tensor padding) {
-        Variable h = dropout.addTo(x, attn.selfAttention(norm1.forward(x), padding, false));
-        return dropout.addTo(h, ff.forward(norm2.forward(h)));
+        // the output projections' biases are added inside the residual dropouts
+        Variable a = norm1.forward(x);
+        Variable h = dropout.addTo(x, attn.forwardWithoutOutputBias(a, a, padding, false), attn.outputBias());
+        return dropout.addTo(h, ff.forwardWithoutOutputBias(norm2.forward(h)), ff.outputBias());
     }
 }
