@@ -28,7 +28,11 @@ import java.util.SplittableRandom;
  * builds the same model in PyTorch.
  *
  * <p>Usage: {@code TrainStepBench [--device cpu|cuda] [--warmup 5] [--steps 20] [--batch 256]}.
- * Prints one JSON line: {@code {"bench":"train_step","impl":"ours","device":..,"median_ms":..,...}}.
+ * Prints one JSON line: {@code {"bench":"train_step","impl":"ours","device":..,"median_ms":..,...}};
+ * on CUDA a second one, {@code {"bench":"train_step_launches",...}}: kernel launches, GEMM calls,
+ * copies and allocations of one more step, with the most frequent kernels. {@code --ops BATCH}
+ * instead prints the backend-call histogram of one step on the CPU
+ * ({@code {"bench":"train_step_ops",...}}; each call is one or a few launches on CUDA).
  */
 public final class TrainStepBench {
     static final int WIDTH = 128, FFN = 640, HEADS = 4, ENCODER_LAYERS = 1, DECODER_LAYERS = 2;
@@ -49,6 +53,15 @@ public final class TrainStepBench {
                 case "--warmup" -> warmup = Integer.parseInt(require(args[i], value));
                 case "--steps" -> steps = Integer.parseInt(require(args[i], value));
                 case "--batch" -> batch = Integer.parseInt(require(args[i], value));
+                case "--ops" -> {
+                    // the backend-call histogram of one step on the CPU (no timing)
+                    CallCountingBackend.Counts counts = countOps(Integer.parseInt(require(args[i], value)));
+                    StringBuilder calls = new StringBuilder();
+                    counts.snapshot().forEach((k, v) -> calls.append(calls.length() == 0 ? "" : ",").append('"').append(k).append("\":").append(v));
+                    System.out.println("{\"bench\":\"train_step_ops\",\"impl\":\"ours\",\"device\":\"cpu\",\"work\":" + counts.work()
+                            + ",\"allocations\":" + counts.get("allocate") + ",\"calls\":{" + calls + "}}");
+                    return;
+                }
                 default -> throw new IllegalArgumentException("unknown option " + args[i] + " (use --device, --warmup, --steps, --batch)");
             }
             i++;
