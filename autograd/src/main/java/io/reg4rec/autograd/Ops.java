@@ -257,6 +257,9 @@ final class Ops {
         // b a transposed view of a [n, k] matrix (a Linear's weight): its gradient is computed as
         // (g^T a)^T, so it lands in the weight's own layout and reaches the weight without a copy
         boolean bTransposed = sb.length == 2 && sb[0] > 1 && b.data().stride(0) == 1 && b.data().stride(1) == sb[0];
+        // likewise a batch of transposed matrices (keys in q k^T), when nothing is broadcast
+        boolean bBatchTransposed = sb.length == 3 && sa.length == 3 && sa[0] == sb[0] && sb[1] > 1
+                && b.data().stride(1) == 1 && b.data().stride(2) == sb[1];
         return Variable.result("matmul", out, in(a, b), node -> {
             Tensor savedB = node.needs(0) ? node.save(b.data()) : null;
             Tensor savedA = node.needs(1) ? node.save(a.data()) : null;
@@ -271,6 +274,8 @@ final class Ops {
                                 : matmulOrZeros(savedA.reshape(-1, k).transpose(0, 1), g.reshape(-1, n));
                     } else if (bTransposed && sa.length == 2) {
                         gb = matmulOrZeros(g.transpose(0, 1), savedA).transpose(0, 1);
+                    } else if (bBatchTransposed) {
+                        gb = matmulOrZeros(g.transpose(1, 2), savedA).transpose(1, 2);
                     } else {
                         gb = sumToShape(matmulOrZeros(savedA.transpose(-1, -2), g), sb);
                     }

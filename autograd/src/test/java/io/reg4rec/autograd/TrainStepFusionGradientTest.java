@@ -46,4 +46,13 @@ class TrainStepFusionGradientTest {
         GradCheck.of(v -> v[0].biasGelu(v[1])).input("x", T.randn(11, 2, 3, 6)).input("bias", T.randn(12, 6)).run().assertBelow(1e-6);
         GradCheck.of(v -> v[0].biasGelu(null)).input("x", T.randn(13, 4, 5)).run().assertBelow(1e-6);
     }
+
+    @Test
+    void matmulWithTransposedRightOperandsGradCheck() {
+        // gradients of transposed right operands are computed in their own layout: x W^T (2-D and
+        // batched rows) and q k^T (a batch of transposed matrices)
+        GradCheck.of(v -> v[0].matmul(v[1].transpose(0, 1))).input("x", T.randn(21, 5, 4)).input("w", T.randn(22, 3, 4)).run().assertBelow(1e-6);
+        GradCheck.of(v -> v[0].matmul(v[1].transpose(0, 1))).input("x", T.randn(23, 2, 5, 4)).input("w", T.randn(24, 3, 4)).run().assertBelow(1e-6);
+        GradCheck.of(v -> v[0].matmul(v[1].transpose(1, 2))).input("q", T.randn(25, 2, 5, 4)).input("k", T.randn(26, 2, 6, 4)).run().assertBelow(1e-6);
+    }
 }
