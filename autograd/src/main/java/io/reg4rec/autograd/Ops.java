@@ -641,6 +641,29 @@ final class Ops {
         });
     }
 
+    /**
+     * x [b, t, d] plus bias [d], as heads [b, heads, t, d / heads] (contiguous): one broadcast add
+     * that reads x through the head-split view, so the bias add and the head layout copy are one
+     * op. Backward: x's gradient is one copy back to [b, t, d], bias's its row sum.
+     */
+    static Variable addBiasSplitHeads(Variable x, Variable bias, int heads) {
+        int[] sx = x.shape();
+        if (sx.length != 3 || sx[2] % heads != 0 || bias.rank() != 1 || bias.size(0) != sx[2]) {
+            throw new IllegalArgumentException("addBiasSplitHeads: needs x [b, t, d] with d divisible by " + heads + " and bias [d], got "
+                    + x.data().describe() + " and " + bias.data().describe());
+        }
+        int b = sx[0], t = sx[1], d = sx[2], hd = d / heads;
+        Tensor out;
+        try (Tensor split = x.data().reshape(b, t, heads, hd); Tensor xv = split.permute(0, 2, 1, 3);
+             Tensor bv = bias.data().reshape(1, heads, 1, hd)) {
+            out = xv.add(bv);
+        }
+        return Variable.result("addBiasSplitHeads", out, in(x, bias), node -> g -> {
+            Tensor gx = g.permute(0, 2, 1, 3).reshape(b, t, d);
+            return grads(node.needs(0) ? gx : null, node.needs(1) ? gx.reshape(-1, d).sum(0, false) : null);
+        });
+    }
+
     /** residual + dropout(x) in one op each way (same shapes): the residual's gradient is g itself. */
     static Variable addDropout(Variable residual, Variable x, long seed, double p) {
         Tensor out = io.reg4rec.engine.FusedDropout.apply(x.data(), residual.data(), seed, p);

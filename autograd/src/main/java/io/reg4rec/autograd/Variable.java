@@ -318,6 +318,12 @@ public final class Variable implements AutoCloseable {
     /** gelu(this + bias) (tanh approximation) over the last axis as one fused op each way; bias [cols] or null. */
     public Variable biasGelu(Variable bias) { return Ops.biasGelu(this, bias); }
 
+    /**
+     * (this + bias) of [b, t, d] split into heads [b, heads, t, d / heads], contiguous: the bias add
+     * and the head layout copy of an attention projection as one op.
+     */
+    public Variable addBiasSplitHeads(Variable bias, int heads) { return Ops.addBiasSplitHeads(this, bias, heads); }
+
     /** this + x.dropout(seed, p) as one fused op each way; x has this shape and dtype (a residual connection). */
     public Variable addDropout(Variable x, long seed, double p) { return Ops.addDropout(this, x, seed, p); }
 

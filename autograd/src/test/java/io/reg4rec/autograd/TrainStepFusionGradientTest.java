@@ -55,4 +55,14 @@ class TrainStepFusionGradientTest {
         GradCheck.of(v -> v[0].matmul(v[1].transpose(0, 1))).input("x", T.randn(23, 2, 5, 4)).input("w", T.randn(24, 3, 4)).run().assertBelow(1e-6);
         GradCheck.of(v -> v[0].matmul(v[1].transpose(1, 2))).input("q", T.randn(25, 2, 5, 4)).input("k", T.randn(26, 2, 6, 4)).run().assertBelow(1e-6);
     }
+
+    @Test
+    void addBiasSplitHeadsGradCheckAndLayout() {
+        GradCheck.of(v -> v[0].addBiasSplitHeads(v[1], 2)).input("x", T.randn(31, 2, 3, 4)).input("bias", T.randn(32, 4)).run().assertBelow(1e-6);
+        Variable x = Variable.input(T.randn(33, 2, 3, 6), "x"), bias = Variable.input(T.randn(34, 6), "bias");
+        Variable heads = x.addBiasSplitHeads(bias, 3);
+        double[] expected = T.values(x.data().add(bias.data()).reshape(2, 3, 3, 2).permute(0, 2, 1, 3).contiguous());
+        assertArrayEquals(expected, T.values(heads.data()), 0.0);
+        assertTrue(heads.data().isContiguous());
+    }
 }

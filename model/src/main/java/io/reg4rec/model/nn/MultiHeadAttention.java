@@ -100,8 +100,9 @@ public final class MultiHeadAttention extends Module {
             throw new IllegalArgumentException("MultiHeadAttention: key padding mask must be [" + batch + ", " + tk + "], got " + keyPadding.describe());
         }
         Variable qh = splitHeads(q.forward(query));
-        Variable kh = splitHeads(k.forward(keyValue));
-        Variable vh = splitHeads(v.forward(keyValue));
+        // keys and values: bias add and head layout in one op (contiguous heads, no reshape copy later)
+        Variable kh = k.bias() == null ? splitHeads(k.forward(keyValue)) : k.forwardWithoutBias(keyValue).addBiasSplitHeads(k.bias(), heads);
+        Variable vh = v.bias() == null ? splitHeads(v.forward(keyValue)) : v.forwardWithoutBias(keyValue).addBiasSplitHeads(v.bias(), heads);
         Variable context = fused
                 ? fusedAttention(qh, kh, vh, keyPadding, causal)
                 : composedAttention(qh, kh, vh, keyPadding, causal);
