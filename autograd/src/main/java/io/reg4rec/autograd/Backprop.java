@@ -60,6 +60,9 @@ final class Backprop {
                 try (Scope temporaries = Scope.open()) {
                     grads = node.backward(g);
                     claim(node, g, grads);
+                    // released first: a gradient that is a view of g then holds its storage alone
+                    // and a leaf can take it without a copy
+                    g.close();
                     passOn(node, grads, pending);
                 } finally {
                     g.close();
@@ -112,6 +115,11 @@ final class Backprop {
                 Tensor previous = pending.get(input.gradFn());
                 if (previous == null) {
                     pending.put(input.gradFn(), gi);
+                } else if (previous.holdsItsStorageAlone() && previous.dtype() == gi.dtype() && Arrays.equals(previous.shape(), gi.shape())) {
+                    // no one else sees previous's elements: add in place (each element is read before it is written)
+                    try (gi) {
+                        previous.backend().binary(io.reg4rec.engine.BinaryOp.ADD, previous, gi, previous);
+                    }
                 } else {
                     try (previous; gi) {
                         pending.put(input.gradFn(), previous.add(gi).unscoped());

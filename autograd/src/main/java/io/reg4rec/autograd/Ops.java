@@ -254,6 +254,12 @@ final class Ops {
     static Variable matmul(Variable a, Variable b) {
         Tensor out = matmulOrZeros(a.data(), b.data());
         int[] sa = a.shape(), sb = b.shape();
+        // b a transposed view of a [n, k] matrix (a Linear's weight): its gradient is computed as
+        // (g^T a)^T, so it lands in the weight's own layout and reaches the weight without a copy
+        boolean bTransposed = sb.length == 2 && sb[0] > 1 && b.data().stride(0) == 1 && b.data().stride(1) == sb[0];
+        // likewise a batch of transposed matrices (keys in q k^T), when nothing is broadcast
+        boolean bBatchTransposed = sb.length == 3 && sa.length == 3 && sa[0] == sb[0] && sb[1] > 1
+                && b.data().stride(1) == 1 && b.data().stride(2) == sb[1];
         return Variable.result("matmul", out, in(a, b), node -> {
             Tensor savedB = node.needs(0) ? node.save(b.data()) : null;
             Tensor savedA = node.needs(1) ? node.save(a.data()) : null;
@@ -264,7 +270,12 @@ final class Ops {
                     if (sa.length == 3 && sb.length == 2) {
                         // A shared weight: fold the batch into rows, one GEMM instead of a batch and a sum.
                         int k = sa[2], n = sb[1];
-                        gb = matmulOrZeros(savedA.reshape(-1, k).transpose(0, 1), g.reshape(-1, n));
+                        gb = bTransposed ? matmulOrZeros(g.reshape(-1, n).transpose(0, 1), savedA.reshape(-1, k)).transpose(0, 1)
+                                : matmulOrZeros(savedA.reshape(-1, k).transpose(0, 1), g.reshape(-1, n));
+                    } else if (bTransposed && sa.length == 2) {
+                        gb = matmulOrZeros(g.transpose(0, 1), savedA).transpose(0, 1);
+                    } else if (bBatchTransposed) {
+                        gb = matmulOrZeros(g.transpose(1, 2), savedA).transpose(1, 2);
                     } else {
                         gb = sumToShape(matmulOrZeros(savedA.transpose(-1, -2), g), sb);
                     }
@@ -330,6 +341,7 @@ final class Ops {
         Tensor out = log ? x.data().logSoftmax(d) : x.data().softmax(d);
         return Variable.result(log ? "logSoftmax" : "softmax", out, in(x), node -> {
             Tensor y = node.save(out);
+            if (d == x.rank() - 1) return g -> grads(io.reg4rec.engine.FusedSoftmax.backward(y, g, log));   // one fused op
             if (log) {
                 // d logsoftmax: g - softmax * sum(g)
                 return g -> grads(g.sub(y.exp().mul(g.sum(d, true))));
@@ -599,5 +611,75 @@ final class Ops {
         });
         if (result.gradFn() == null) { pt.close(); qt.close(); }
         return result;
+    }
+
+    // ---- train-step fusions
+
+    /**
+     * Inverted dropout through one backend op each way ({@link io.reg4rec.engine.FusedDropout}):
+     * nothing is saved, the backward pass redraws the same mask from the seed.
+     */
+    static Variable dropout(Variable x, long seed, double p) {
+        Tensor out = io.reg4rec.engine.FusedDropout.apply(x.data(), seed, p);
+        return Variable.result("dropout", out, in(x), node -> g -> grads(io.reg4rec.engine.FusedDropout.apply(g, seed, p)));
+    }
+
+    /** gelu(x + bias) over the last axis in one fused op each way; bias [cols] or null. */
+    static Variable biasGelu(Variable x, Variable bias) {
+        Tensor out = io.reg4rec.engine.FusedBiasGelu.forward(x.data(), bias == null ? null : bias.data());
+        int cols = x.size(-1);
+        Variable[] inputs = bias == null ? in(x) : in(x, bias);
+        return Variable.result("biasGelu", out, inputs, node -> {
+            Tensor savedX = node.save(x.data());
+            Tensor savedBias = bias == null ? null : node.save(bias.data());
+            return g -> {
+                Tensor gx = io.reg4rec.engine.FusedBiasGelu.backward(savedX, savedBias, g);
+                if (bias == null) return grads(gx);
+                Tensor gb = node.needs(1) ? sumToShape(gx.reshape(-1, cols), new int[]{cols}) : null;
+                return grads(node.needs(0) ? gx : null, gb);
+            };
+        });
+    }
+
+    /**
+     * x [b, t, d] plus bias [d], as heads [b, heads, t, d / heads] (contiguous): one broadcast add
+     * that reads x through the head-split view, so the bias add and the head layout copy are one
+     * op. Backward: x's gradient is one copy back to [b, t, d], bias's its row sum.
+     */
+    static Variable addBiasSplitHeads(Variable x, Variable bias, int heads) {
+        int[] sx = x.shape();
+        if (sx.length != 3 || sx[2] % heads != 0 || bias.rank() != 1 || bias.size(0) != sx[2]) {
+            throw new IllegalArgumentException("addBiasSplitHeads: needs x [b, t, d] with d divisible by " + heads + " and bias [d], got "
+                    + x.data().describe() + " and " + bias.data().describe());
+        }
+        int b = sx[0], t = sx[1], d = sx[2], hd = d / heads;
+        Tensor out;
+        try (Tensor split = x.data().reshape(b, t, heads, hd); Tensor xv = split.permute(0, 2, 1, 3);
+             Tensor bv = bias.data().reshape(1, heads, 1, hd)) {
+            out = xv.add(bv);
+        }
+        return Variable.result("addBiasSplitHeads", out, in(x, bias), node -> g -> {
+            Tensor gx = g.permute(0, 2, 1, 3).reshape(b, t, d);
+            return grads(node.needs(0) ? gx : null, node.needs(1) ? gx.reshape(-1, d).sum(0, false) : null);
+        });
+    }
+
+    /** residual + dropout(x) in one op each way (same shapes): the residual's gradient is g itself. */
+    static Variable addDropout(Variable residual, Variable x, long seed, double p) {
+        Tensor out = io.reg4rec.engine.FusedDropout.apply(x.data(), residual.data(), seed, p);
+        return Variable.result("addDropout", out, in(residual, x), node -> g -> grads(
+                node.needs(0) ? alias(g) : null,
+                node.needs(1) ? io.reg4rec.engine.FusedDropout.apply(g, seed, p) : null));
+    }
+
+    /** residual + dropout(x + bias) in one op each way; bias [cols] gets the row sum of x's gradient. */
+    static Variable addDropout(Variable residual, Variable x, Variable bias, long seed, double p) {
+        Tensor out = io.reg4rec.engine.FusedDropout.apply(x.data(), bias.data(), residual.data(), seed, p);
+        int cols = x.size(-1);
+        return Variable.result("addBiasDropout", out, in(residual, x, bias), node -> g -> {
+            Tensor gx = node.needs(1) || node.needs(2) ? io.reg4rec.engine.FusedDropout.apply(g, seed, p) : null;
+            return grads(node.needs(0) ? alias(g) : null, node.needs(1) ? gx : null,
+                    node.needs(2) ? sumToShape(gx.reshape(-1, cols), new int[]{cols}) : null);
+        });
     }
 }

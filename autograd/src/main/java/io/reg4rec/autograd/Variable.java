@@ -136,7 +136,9 @@ public final class Variable implements AutoCloseable {
     /** Adds g (not consumed) into this leaf's gradient, which stays out of every scope. */
     void accumulateGrad(Tensor g) {
         if (grad == null) {
-            grad = g.to(g.dtype()).unscoped();   // a private copy: g may share storage with user tensors
+            // g's storage held by g alone (a gradient the backward pass computed) is taken as is;
+            // otherwise a private copy, since g may share storage with user or forward tensors
+            grad = (g.holdsItsStorageAlone() ? Ops.alias(g) : g.to(g.dtype())).unscoped();
         } else {
             Tensor sum = grad.add(g).unscoped();
             grad.close();
@@ -303,4 +305,28 @@ public final class Variable implements AutoCloseable {
      * (see Backend#jsDivergenceBackward).
      */
     public Variable jsDivergence(Variable q) { return Ops.jsDivergence(this, q); }
+
+    // ---- train-step fusions
+
+    /**
+     * Inverted dropout with a counter-based mask: element i is kept (and scaled by 1 / (1 - p))
+     * when {@link io.reg4rec.engine.CounterRng#uniform}(seed, i) >= p, else multiplied by 0. One
+     * fused op forward and one backward; no mask is stored.
+     */
+    public Variable dropout(long seed, double p) { return Ops.dropout(this, seed, p); }
+
+    /** gelu(this + bias) (tanh approximation) over the last axis as one fused op each way; bias [cols] or null. */
+    public Variable biasGelu(Variable bias) { return Ops.biasGelu(this, bias); }
+
+    /**
+     * (this + bias) of [b, t, d] split into heads [b, heads, t, d / heads], contiguous: the bias add
+     * and the head layout copy of an attention projection as one op.
+     */
+    public Variable addBiasSplitHeads(Variable bias, int heads) { return Ops.addBiasSplitHeads(this, bias, heads); }
+
+    /** this + x.dropout(seed, p) as one fused op each way; x has this shape and dtype (a residual connection). */
+    public Variable addDropout(Variable x, long seed, double p) { return Ops.addDropout(this, x, seed, p); }
+
+    /** this + (x + bias).dropout(seed, p) as one fused op each way; bias [x.size(-1)] (a Linear's bias folded into its residual). */
+    public Variable addDropout(Variable x, Variable bias, long seed, double p) { return Ops.addDropout(this, x, bias, seed, p); }
 }

@@ -231,4 +231,51 @@ public interface Backend {
      * written). Rules and messages: {@link GemmArguments#checkEpilogue}.
      */
     void matmulEpilogue(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor bias, boolean gelu, Tensor residual, Tensor out);
+
+    // ---- train-step fusions
+
+    /**
+     * Inverted dropout in one pass, optionally of x plus a bias and added to a residual:
+     * out[i] = residual[i] + (x[i] + bias[i mod cols]) * f (residual and bias 0 when null; the
+     * biased value rounded to fp32 first for F32 / BF16) with f = scale where {@link CounterRng#uniform}(seed, i) >= p
+     * (compared exactly, in double), else f = 0 (x * 0 keeps -0 and NaN); i is the row-major element index and scale =
+     * 1 / (1 - p), rounded to fp32 for F32 and BF16 (the product in fp32, then rounded to out's
+     * dtype) and kept in double for F64. The mask is the one a {@link Distribution#UNIFORM} fill
+     * with this seed gives, so the backward pass is this same op on the output gradient. The sum
+     * with the residual is one more rounding (fp32 for F32 / BF16, then the dtype's store).
+     * x, residual (or null) and out are contiguous, of one floating dtype and shape, bias (or
+     * null) contiguous [cols] of that dtype, cols = x's last dimension; checked by {@link FusedDropout}.
+     */
+    void dropout(Tensor x, Tensor bias, Tensor residual, long seed, double p, Tensor out);
+
+    /**
+     * Backward of softmax (log false) or log-softmax (log true) along the last axis: from the
+     * forward's output y and the output gradient g, out = y * (g - sum_j g_j y_j) for softmax and
+     * out = g - exp(y) * sum_j g_j for log-softmax, per row. y, g and out are contiguous, of one
+     * floating shape (rank >= 1) and dtype; F32 / BF16 compute in fp32, F64 (CPU) in double.
+     * Checked by {@link FusedSoftmax}.
+     */
+    void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out);
+
+    /**
+     * AdamW over many parameters in one op, each updated as {@link #adamwStep} would: params[s]
+     * and grads[s] are contiguous F32 tensors of one numel n_s on this device (anywhere in
+     * memory, not overlapping), their moments the elements [o_s, o_s + n_s) of the flat
+     * contiguous F32 m and v with o_s = n_0 + ... + n_{s-1}; the n_s sum to m's numel (> 0).
+     * Checked by {@link FusedAdamW}.
+     */
+    void adamwStepSegments(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper);
+
+    /**
+     * out = gelu(x + bias[j]) (tanh approximation, {@link UnaryOp#GELU}) over contiguous x
+     * [..., cols] with bias contiguous [cols] or null; the sum rounded to fp32 first (F32 / BF16;
+     * double for F64), the result once to the dtype. Checked by {@link FusedBiasGelu}.
+     */
+    void biasGelu(Tensor x, Tensor bias, Tensor out);
+
+    /**
+     * out = gradOut * gelu'(x + bias[j]) ({@link UnaryOp#GELU_GRAD} of the rounded sum, as fp32,
+     * times gradOut in fp32; double for F64); operands as {@link #biasGelu}, gradOut like x.
+     */
+    void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out);
 }

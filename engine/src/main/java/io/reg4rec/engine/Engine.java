@@ -17,7 +17,7 @@ public final class Engine {
 
     public static Backend backend(Device device) {
         return switch (device.kind()) {
-            case CPU -> CpuBackend.instance();
+            case CPU -> cpuOverride != null ? cpuOverride : CpuBackend.instance();
             case CUDA -> CudaBackend.get(device.index());
         };
     }
@@ -57,5 +57,21 @@ public final class Engine {
             throw new IllegalStateException("device " + d + " was requested (reg4rec.device / REG4REC_DEVICE) but CUDA is not available: " + CudaBackend.unavailableReason());
         }
         return d;
+    }
+
+    // ---- train-step fusions
+
+    private static volatile Backend cpuOverride;
+
+    /**
+     * Routes tensors created on the CPU from now on through {@code backend} (e.g. a
+     * {@link CallCountingBackend} over the CPU backend, to count the ops a training step runs);
+     * null restores the plain CPU backend. Tensors keep the backend they were created with.
+     */
+    public static void overrideCpuBackend(Backend backend) {
+        if (backend != null && !backend.device().equals(Device.CPU)) {
+            throw new IllegalArgumentException("overrideCpuBackend: " + backend + " is a backend for " + backend.device() + ", not the CPU");
+        }
+        cpuOverride = backend;
     }
 }

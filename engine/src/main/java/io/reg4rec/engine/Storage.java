@@ -26,6 +26,9 @@ public abstract class Storage {
 
     public final boolean isReleased() { return refs.get() <= 0; }
 
+    /** Whether exactly one tensor holds this storage. */
+    final boolean hasSingleHolder() { return refs.get() == 1; }
+
     final void retain() {
         int r = refs.getAndIncrement();
         if (r <= 0) throw new IllegalStateException("storage of " + numel + " " + dtype + " on " + device() + " used after release");

@@ -613,4 +613,15 @@ public final class Tensor implements AutoCloseable {
         }
         return shape.clone();
     }
+
+    // ---- train-step fusions
+
+    /**
+     * Whether this tensor is live, contiguous, spans its whole storage and is the storage's only
+     * holder: no other tensor or view can see or change these elements, so a new owner may take
+     * them without a copy.
+     */
+    public boolean holdsItsStorageAlone() {
+        return !closed && offset == 0 && isContiguous() && numel() == storage.numel() && storage.hasSingleHolder();
+    }
 }

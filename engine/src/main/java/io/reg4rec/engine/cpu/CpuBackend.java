@@ -497,4 +497,36 @@ public final class CpuBackend implements Backend {
     public void matmulEpilogue(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor bias, boolean gelu, Tensor residual, Tensor out) {
         CpuFusedGemm.matmulEpilogue(a, transposeA, b, transposeB, bias, gelu, residual, out);
     }
+
+    // ---- train-step fusions
+
+    @Override
+    public void dropout(Tensor x, Tensor bias, Tensor residual, long seed, double p, Tensor out) {
+        CpuDropout.apply(x, bias, residual, seed, p, out);
+    }
+
+    @Override
+    public void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out) { CpuSoftmaxBackward.apply(y, g, log, out); }
+
+    @Override
+    public void adamwStepSegments(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper) {
+        // the reference: adamwStep per segment on slices of the moments
+        long start = 0;
+        for (int s = 0; s < params.length; s++) {
+            long n = params[s].numel();
+            if (n > 0) {
+                try (Tensor p = params[s].reshape(-1); Tensor g = grads[s].reshape(-1);
+                     Tensor ms = m.slice(0, (int) start, (int) (start + n)); Tensor vs = v.slice(0, (int) start, (int) (start + n))) {
+                    adamwStep(p, g, ms, vs, hyper);
+                }
+            }
+            start += n;
+        }
+    }
+
+    @Override
+    public void biasGelu(Tensor x, Tensor bias, Tensor out) { CpuBiasGelu.apply(x, bias, null, out); }
+
+    @Override
+    public void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out) { CpuBiasGelu.apply(x, bias, gradOut, out); }
 }

@@ -24,6 +24,7 @@ import jcuda.driver.JCudaDriver;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Map;
 
 import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR;
 import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR;
@@ -348,6 +349,7 @@ public final class CudaBackend implements Backend {
         makeCurrent();
         if (src.dtype() == dst.dtype() && src.isContiguous()) {
             check(cuMemcpyDtoDAsync(pointer(dst), pointer(src), n * src.dtype().byteSize(), stream), "cuMemcpyDtoDAsync");
+            LaunchStats.record("memcpyDtoD");
             return;
         }
         kernel("cast", "cast_" + from + "_" + to)
@@ -499,6 +501,7 @@ public final class CudaBackend implements Backend {
         suffix(b.dtype(), "matmul");
         suffix(out.dtype(), "matmul");
         gemm.matmul(a, transposeA, b, transposeB, out);
+        recordGemm("matmul");
     }
 
     @Override
@@ -729,11 +732,13 @@ public final class CudaBackend implements Backend {
     @Override
     public void matmulScaled(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor aScale, Tensor bScale, Tensor out) {
         gemm.matmulScaled(a, transposeA, b, transposeB, aScale, bScale, out);
+        recordGemm("matmulScaled");
     }
 
     @Override
     public void matmulEpilogue(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor bias, boolean gelu, Tensor residual, Tensor out) {
         gemm.matmulEpilogue(a, transposeA, b, transposeB, bias, gelu, residual, out);
+        recordGemm("matmulEpilogue");
     }
 
     /** A kernel's function handle, for attributes set before its launch (e.g. its shared-memory limit). */
@@ -741,4 +746,33 @@ public final class CudaBackend implements Backend {
         makeCurrent();
         return kernels.function(module, name);
     }
+
+    // ---- train-step fusions
+
+    /** A GEMM call for {@link LaunchStats}: the own GEMM's kernels are counted again by name at their launch. */
+    private void recordGemm(String op) {
+        LaunchStats.record(LaunchStats.enabled() ? "gemm:" + gemm.implementation().name().toLowerCase() + ":" + op : op);
+    }
+
+    /** Launch counts of every CUDA device since the last reset (see {@link LaunchStats}). */
+    public static Map<String, Long> launchStats() { return LaunchStats.byName(); }
+
+    @Override
+    public void dropout(Tensor x, Tensor bias, Tensor residual, long seed, double p, Tensor out) {
+        CudaDropout.apply(this, x, bias, residual, seed, p, out);
+    }
+
+    @Override
+    public void softmaxBackward(Tensor y, Tensor g, boolean log, Tensor out) { CudaSoftmaxBackward.apply(this, y, g, log, out); }
+
+    @Override
+    public void adamwStepSegments(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper) {
+        CudaAdamWSegments.apply(this, params, grads, m, v, hyper);
+    }
+
+    @Override
+    public void biasGelu(Tensor x, Tensor bias, Tensor out) { CudaBiasGelu.apply(this, x, bias, null, out); }
+
+    @Override
+    public void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out) { CudaBiasGelu.apply(this, x, bias, gradOut, out); }
 }

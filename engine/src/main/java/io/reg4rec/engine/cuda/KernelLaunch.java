@@ -20,8 +20,8 @@ import static jcuda.driver.JCudaDriver.cuLaunchKernel;
  * <p>Per-launch host cost matters (a training step launches about a thousand kernels), so each
  * thread reuses one builder: scalars and structs are written into preallocated direct buffers in
  * native byte order (JCuda hands a direct buffer's address to the driver without the several JNI
- * calls a Java array needs), and the parameter array and its Pointer are allocated once per
- * parameter count. Reuse is safe because cuLaunchKernel copies the parameter values before it
+ * calls a Java array needs; device addresses go into slots too), and the parameter array and
+ * its Pointer are allocated once per parameter count. Reuse is safe because cuLaunchKernel copies the parameter values before it
  * returns. A builder in use (a launch being assembled) is never handed out twice: a nested
  * request, or the next one after a launch whose arguments threw, gets a fresh one.
  */
@@ -77,9 +77,15 @@ final class KernelLaunch {
         return count++;
     }
 
+    /**
+     * A device address, written into a slot like a long: every parameter is then a pointer to a
+     * preallocated direct buffer, which JCuda hands over with one address lookup, where a
+     * Pointer.to(CUdeviceptr) per launch cost an allocation and a nested pointer conversion.
+     */
     KernelLaunch ptr(CUdeviceptr p) {
         int i = next();
-        current[i] = Pointer.to(p);
+        slots[i].putLong(0, DeviceAddress.of(p));
+        current[i] = slotPointers[i];
         return this;
     }
 
@@ -149,6 +155,7 @@ final class KernelLaunch {
             System.arraycopy(current, 0, params, 0, count);
             try {
                 cuLaunchKernel(function, (int) gridX, gridY, 1, blockX, blockY, 1, sharedBytes, stream, paramPointerByCount[count], null);
+                LaunchStats.record(name);
             } catch (RuntimeException e) {
                 throw new IllegalStateException("launching kernel " + name + " (grid " + gridX + "x" + gridY + ", block " + blockX + "x"
                         + blockY + ") failed: " + e.getMessage(), e);

@@ -15,9 +15,9 @@ class KernelLaunchTest {
         long[] struct = new long[33];
         for (int i = 0; i < struct.length; i++) struct[i] = 1000L * i - 7;
         KernelLaunch k = KernelLaunch.of("test", new CUfunction())
-                .ptr(new CUdeviceptr()).i32(-5).i64(1L << 40).f32(1.5f).f64(-2.25).struct(struct);
+                .ptr(new CUdeviceptr().withByteOffset(4096)).i32(-5).i64(1L << 40).f32(1.5f).f64(-2.25).struct(struct);
         assertEquals(6, k.parameterCount());
-        assertNull(k.parameterBytes(0), "a device pointer is passed as a pointer object, not a slot");
+        assertEquals(4096L, k.parameterBytes(0).getLong(0), "a device pointer is its address (base 0 plus the byte offset) in a slot");
         assertEquals(-5, k.parameterBytes(1).getInt(0));
         assertEquals(1L << 40, k.parameterBytes(2).getLong(0));
         assertEquals(1.5f, k.parameterBytes(3).getFloat(0));

@@ -62,6 +62,9 @@ public final class EncoderDecoderTransformer extends Module {
     private static Variable addPositions(Variable tokens, Embedding positions) {
         int len = tokens.size(1);
         if (len > positions.count()) throw new IllegalArgumentException("sequence of length " + len + " exceeds the " + positions.count() + " learned positions");
+        // all positions in use: add the table itself (a broadcast add; its gradient one reduction),
+        // no index upload, gather or scatter
+        if (len == positions.count()) return tokens.add(positions.weight());
         try (Tensor index = Tensor.arange(tokens.device(), len)) {
             return tokens.add(positions.forward(index));
         }

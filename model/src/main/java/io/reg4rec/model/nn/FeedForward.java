@@ -17,7 +17,18 @@ public final class FeedForward extends Module {
         this.activation = activation;
     }
 
+    /** {@link #forward} without the down projection's bias ({@link #outputBias()}), for callers that fuse it into the next op. */
+    public Variable forwardWithoutOutputBias(Variable x) {
+        Variable hidden = activation == Activation.GELU ? up.forwardWithoutBias(x).biasGelu(up.bias()) : activation.apply(up.forward(x));
+        return down.forwardWithoutBias(dropout.forward(hidden));
+    }
+
+    /** The down projection's bias. */
+    public Variable outputBias() { return down.bias(); }
+
     public Variable forward(Variable x) {
-        return down.forward(dropout.forward(activation.apply(up.forward(x))));
+        // GELU takes the up projection's bias into one fused op each way
+        Variable hidden = activation == Activation.GELU ? up.forwardWithoutBias(x).biasGelu(up.bias()) : activation.apply(up.forward(x));
+        return down.forward(dropout.forward(hidden));
     }
 }

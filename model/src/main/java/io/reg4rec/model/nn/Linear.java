@@ -46,6 +46,20 @@ public final class Linear extends Module {
         return y.reshape(outShape);
     }
 
+    /** x W^T without the bias (for callers that fuse the bias into the next op), same shapes as {@link #forward}. */
+    Variable forwardWithoutBias(Variable x) {
+        int[] shape = x.shape();
+        if (shape.length == 0 || shape[shape.length - 1] != inFeatures) {
+            throw new IllegalArgumentException("Linear(" + inFeatures + " -> " + outFeatures + "): input " + x.data().describe() + " must end in " + inFeatures);
+        }
+        Variable rows = shape.length == 2 ? x : x.reshape(-1, inFeatures);
+        Variable y = rows.matmul(weight.transpose(0, 1));
+        if (shape.length == 2) return y;
+        int[] outShape = Arrays.copyOf(shape, shape.length);
+        outShape[shape.length - 1] = outFeatures;
+        return y.reshape(outShape);
+    }
+
     public Variable weight() { return weight; }
 
     /** The bias, or null when built without one. */

@@ -10,8 +10,9 @@ import io.reg4rec.engine.Tensor;
  * Multi-head scaled dot-product attention with Q, K, V and output projections (self- or
  * cross-attention), through the fused attention op unless attention dropout is active. A query
  * row whose keys are all masked gives 0 on the fused path; on the composed path masked scores are
- * set to {@link #MASKED_SCORE}, a large negative but finite number, so such a row gets a uniform
- * distribution instead of NaNs.
+ * lowered by {@link #MASKED_SCORE}, a large negative but finite number (one add of a penalty
+ * tensor), so their weights underflow to exactly 0 and a fully masked row gets a (for fp32 scores
+ * of magnitude below 32, exactly) uniform distribution instead of NaNs.
  *
  * <p>Masks are 0/1 tensors, 1 meaning "may not attend": a key-padding mask [batch, keys]
  * (1 where the key is padding) and/or a causal mask (query i sees keys 0..i).
@@ -73,6 +74,23 @@ public final class MultiHeadAttention extends Module {
 
     /** {@link #forward} on the path asked for (package-private so tests can hold the two paths against each other). */
     Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal, boolean fused) {
+        return forward(query, keyValue, keyPadding, causal, fused, true);
+    }
+
+    /**
+     * {@link #forward} without the output projection's bias, which the caller adds (see
+     * {@link #outputBias()}; e.g. fused into the residual dropout by {@link Dropout#addTo(Variable, Variable, Variable)}).
+     */
+    public Variable forwardWithoutOutputBias(Variable query, Variable keyValue, Tensor keyPadding, boolean causal) {
+        boolean fused = !attentionDropoutActive()
+                && io.reg4rec.engine.Attention.supports(query.data().device(), query.data().dtype(), headDim);
+        return forward(query, keyValue, keyPadding, causal, fused, false);
+    }
+
+    /** The output projection's bias (null without one). */
+    public Variable outputBias() { return out.bias(); }
+
+    private Variable forward(Variable query, Variable keyValue, Tensor keyPadding, boolean causal, boolean fused, boolean withOutputBias) {
         if (query.rank() != 3 || keyValue.rank() != 3 || query.size(2) != dModel || keyValue.size(2) != dModel || query.size(0) != keyValue.size(0)) {
             throw new IllegalArgumentException("MultiHeadAttention(d=" + dModel + "): needs query [b, tq, " + dModel + "] and keys [b, tk, " + dModel
                     + "], got " + query.data().describe() + " and " + keyValue.data().describe());
@@ -82,14 +100,15 @@ public final class MultiHeadAttention extends Module {
             throw new IllegalArgumentException("MultiHeadAttention: key padding mask must be [" + batch + ", " + tk + "], got " + keyPadding.describe());
         }
         Variable qh = splitHeads(q.forward(query));
-        Variable kh = splitHeads(k.forward(keyValue));
-        Variable vh = splitHeads(v.forward(keyValue));
+        // keys and values: bias add and head layout in one op (contiguous heads, no reshape copy later)
+        Variable kh = k.bias() == null ? splitHeads(k.forward(keyValue)) : k.forwardWithoutBias(keyValue).addBiasSplitHeads(k.bias(), heads);
+        Variable vh = v.bias() == null ? splitHeads(v.forward(keyValue)) : v.forwardWithoutBias(keyValue).addBiasSplitHeads(v.bias(), heads);
         Variable context = fused
                 ? fusedAttention(qh, kh, vh, keyPadding, causal)
                 : composedAttention(qh, kh, vh, keyPadding, causal);
         // [batch, heads, tq, hd] -> [batch, tq, heads * hd]
         Variable merged = context.permute(0, 2, 1, 3).reshape(batch, tq, dModel);
-        return out.forward(merged);
+        return withOutputBias ? out.forward(merged) : out.forwardWithoutBias(merged);
     }
 
     /** Whether attention dropout would drop weights in this call (training mode and p > 0). */
@@ -115,15 +134,49 @@ public final class MultiHeadAttention extends Module {
      */
     private Variable composedAttention(Variable qh, Variable kh, Variable vh, Tensor keyPadding, boolean causal) {
         int batch = qh.size(0), tq = qh.size(2), tk = kh.size(2);
-        Variable q3 = qh.reshape(batch * heads, tq, headDim), k3 = kh.reshape(batch * heads, tk, headDim), v3 = vh.reshape(batch * heads, tk, headDim);
-        Variable scores = q3.matmul(k3.transpose(1, 2)).mul(1.0 / Math.sqrt(headDim));
-        try (Tensor mask = buildMask(qh.device(), qh.dtype(), batch, tq, tk, keyPadding, causal)) {
-            if (mask != null) {
-                scores = scores.reshape(batch, heads, tq, tk).maskedFill(mask, MASKED_SCORE).reshape(batch * heads, tq, tk);
+        // the scale goes on q: that multiply also makes the permuted heads contiguous, where a reshape would copy
+        Variable q3 = qh.mul(1.0 / Math.sqrt(headDim)).reshape(batch * heads, tq, headDim);
+        Variable k3 = kh.reshape(batch * heads, tk, headDim), v3 = vh.reshape(batch * heads, tk, headDim);
+        Variable scores = q3.matmul(k3.transpose(1, 2));
+        try (Tensor penalty = maskPenalty(qh.device(), qh.dtype(), batch, tq, tk, keyPadding, causal)) {
+            if (penalty != null) {
+                // one add: masked scores drop by |MASKED_SCORE|, so their softmax weights underflow to 0
+                scores = scores.reshape(batch, heads, tq, tk).add(Variable.constant(penalty.expand(penalty.shape()))).reshape(batch * heads, tq, tk);
             }
         }
         Variable weights = attentionDropout.forward(scores.softmax(2));
         return weights.matmul(v3).reshape(batch, heads, tq, headDim);
+    }
+
+    /** The causal penalty of the last call (tensors of the step scope would not outlive it, so this one is unscoped). */
+    private Tensor causalPenalty;
+
+    /**
+     * MASKED_SCORE where the combined mask is 1, else 0, [batch or 1, 1, tq, tk] in the scores'
+     * dtype, or null when nothing is masked. The causal-only penalty is built once per shape
+     * and dtype and kept (no host upload per step); the caller closes what it gets.
+     */
+    private Tensor maskPenalty(Device device, DType dtype, int batch, int tq, int tk, Tensor keyPadding, boolean causal) {
+        if (keyPadding == null && causal) {
+            Tensor c = causalPenalty;
+            if (c == null || c.isClosed() || !c.device().equals(device) || c.dtype() != dtype || c.size(2) != tq || c.size(3) != tk) {
+                if (c != null) c.close();
+                try (Tensor mask = causalMask(device, dtype, tq, tk)) {
+                    c = causalPenalty = mask.mul(MASKED_SCORE).unscoped();
+                }
+            }
+            return c.expand(c.shape());
+        }
+        try (Tensor mask = buildMask(device, dtype, batch, tq, tk, keyPadding, causal)) {
+            return mask == null ? null : mask.mul(MASKED_SCORE);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (causalPenalty != null) causalPenalty.close();
+        causalPenalty = null;
+        super.close();
     }
 
     /** [batch, t, d] -> [batch, heads, t, hd] (a permuted view; the last dimension stays contiguous). */

@@ -32,9 +32,11 @@ public final class TransformerDecoderLayer extends Module {
      * memoryPadding [batch, tk] (1 = padding) may be null.
      */
     public Variable forward(Variable x, Tensor targetPadding, Variable memory, Tensor memoryPadding) {
-        Variable h = x.add(dropout.forward(selfAttn.selfAttention(norm1.forward(x), targetPadding, true)));
-        h = h.add(dropout.forward(crossAttn.crossAttention(norm2.forward(h), memory, memoryPadding)));
-        return h.add(dropout.forward(ff.forward(norm3.forward(h))));
+        // the output projections' biases are added inside the residual dropouts
+        Variable a = norm1.forward(x);
+        Variable h = dropout.addTo(x, selfAttn.forwardWithoutOutputBias(a, a, targetPadding, true), selfAttn.outputBias());
+        h = dropout.addTo(h, crossAttn.forwardWithoutOutputBias(norm2.forward(h), memory, memoryPadding, false), crossAttn.outputBias());
+        return dropout.addTo(h, ff.forwardWithoutOutputBias(norm3.forward(h)), ff.outputBias());
     }
 
     // ---- incremental decoding (key/value cache)

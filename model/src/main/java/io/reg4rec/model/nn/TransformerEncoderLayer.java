@@ -30,7 +30,9 @@ public final class TransformerEncoderLayer extends Module {
 
     /** As {@link #forward(Variable, Tensor)}, with causal self-attention when asked (position i sees 0..i). */
     public Variable forward(Variable x, Tensor padding, boolean causal) {
-        Variable h = x.add(dropout.forward(attn.selfAttention(norm1.forward(x), padding, causal)));
-        return h.add(dropout.forward(ff.forward(norm2.forward(h))));
+        // the output projections' biases are added inside the residual dropouts
+        Variable a = norm1.forward(x);
+        Variable h = dropout.addTo(x, attn.forwardWithoutOutputBias(a, a, padding, causal), attn.outputBias());
+        return dropout.addTo(h, ff.forwardWithoutOutputBias(norm2.forward(h)), ff.outputBias());
     }
 }

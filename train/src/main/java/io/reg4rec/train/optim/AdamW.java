@@ -5,6 +5,7 @@ import io.reg4rec.autograd.Variable;
 import io.reg4rec.engine.AdamWHyper;
 import io.reg4rec.engine.DType;
 import io.reg4rec.engine.Device;
+import io.reg4rec.engine.FusedAdamW;
 import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.io.SafeTensors;
@@ -30,8 +31,8 @@ import java.util.Map;
  * The moments are fp32 tensors held outside every scope (they outlive the training step's scope
  * like the parameters do) and overwritten in place; the update runs under {@link NoGrad} in a
  * scope of its own, so a step leaves no new allocations behind. Parameters of one device and
- * decay rule share flat buffers and are updated by one fused AdamW op
- * ({@link io.reg4rec.engine.Backend#adamwStep}: one kernel launch on CUDA); parameters
+ * decay rule share flat moment buffers and are updated by one fused segmented AdamW op
+ * ({@link io.reg4rec.engine.Backend#adamwStepSegments}: one kernel launch on CUDA); parameters
  * without a gradient are skipped (their moments are left as they are).
  */
 public final class AdamW implements AutoCloseable {
@@ -54,16 +55,17 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * Parameters updated together: same device, same decay rule. Their moments (and scratch
-     * buffers for gradients and values) are slices of flat fp32 buffers, so a step runs one fused
-     * AdamW op per group instead of a dozen elementwise ops per parameter.
+     * Parameters updated together: same device, same decay rule. Their moments are slices of two
+     * flat fp32 buffers; parameters and gradients stay where they are, and a step is one fused
+     * segmented AdamW op per group ({@link FusedAdamW}: one kernel launch on CUDA, no copies for
+     * fp32 parameters with contiguous gradients).
      */
     private static final class Group {
         final boolean decay;
         final List<Variable> params = new ArrayList<>();
         final List<String> names = new ArrayList<>();
         final List<long[]> ranges = new ArrayList<>();
-        Tensor m, v, gradScratch, valueScratch;
+        Tensor m, v;
         long numel;
 
         Group(boolean decay) { this.decay = decay; }
@@ -88,12 +90,11 @@ public final class AdamW implements AutoCloseable {
             int n = Math.toIntExact(numel);
             m = Tensor.zeros(device, DType.F32, n).unscoped();
             v = Tensor.zeros(device, DType.F32, n).unscoped();
-            gradScratch = Tensor.zeros(device, DType.F32, n).unscoped();
-            valueScratch = Tensor.zeros(device, DType.F32, n).unscoped();
         }
 
         void close() {
-            for (Tensor t : new Tensor[]{m, v, gradScratch, valueScratch}) t.close();
+            m.close();
+            v.close();
         }
     }
 
@@ -122,14 +123,19 @@ public final class AdamW implements AutoCloseable {
             for (Group group : groups) {
                 boolean allHaveGradients = group.params.stream().allMatch(p -> p.grad() != null);
                 if (allHaveGradients) {
-                    // gather gradients and values into the flat buffers, update once, scatter back
-                    for (int i = 0; i < group.params.size(); i++) {
+                    // fp32 parameters and contiguous fp32 gradients are used in place; others through fp32 copies
+                    int count = group.params.size();
+                    Tensor[] values = new Tensor[count], grads = new Tensor[count];
+                    boolean[] copied = new boolean[count];
+                    for (int i = 0; i < count; i++) {
                         Variable p = group.params.get(i);
-                        group.slot(group.gradScratch, i).copyFrom(p.grad());
-                        group.slot(group.valueScratch, i).copyFrom(p.data());
+                        Tensor value = p.data(), g = p.grad();
+                        copied[i] = value.dtype() != DType.F32 || !value.isContiguous();
+                        values[i] = copied[i] ? value.to(DType.F32) : value;
+                        grads[i] = g.dtype() == DType.F32 && g.isContiguous() ? g : g.to(DType.F32);
                     }
-                    update(group.valueScratch, group.gradScratch, group.m, group.v, lr, group.decay);
-                    for (int i = 0; i < group.params.size(); i++) group.params.get(i).update(group.slot(group.valueScratch, i));
+                    FusedAdamW.apply(values, grads, group.m, group.v, hyper(lr, group.decay));
+                    for (int i = 0; i < count; i++) if (copied[i]) group.params.get(i).update(values[i]);
                 } else {
                     for (int i = 0; i < group.params.size(); i++) {
                         Variable p = group.params.get(i);
@@ -146,8 +152,11 @@ public final class AdamW implements AutoCloseable {
 
     /** Updates value (the parameter in fp32), m and v in place, all contiguous fp32: one fused backend op. */
     private void update(Tensor value, Tensor g, Tensor m, Tensor v, double lr, boolean decay) {
-        double weightDecay = decay ? options.weightDecay : 0.0;
-        new AdamWHyper(lr, options.beta1, options.beta2, options.eps, weightDecay, steps).apply(value, g, m, v);
+        hyper(lr, decay).apply(value, g, m, v);
+    }
+
+    private AdamWHyper hyper(double lr, boolean decay) {
+        return new AdamWHyper(lr, options.beta1, options.beta2, options.eps, decay ? options.weightDecay : 0.0, steps);
     }
 
     /** Number of steps taken (t in the bias corrections). */

@@ -45,4 +45,30 @@ class GradClipTest {
             a.close();
         }
     }
+
+    @Test
+    void aLargeGradientGivesTheFp64Norm() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        float[] big = new float[70_001];
+        double expected = 0;
+        for (int i = 0; i < big.length; i++) {
+            big[i] = (float) (r.nextDouble() - 0.5);
+            expected += (double) big[i] * big[i];
+        }
+        Variable a = Variable.parameter(Tensor.of(Device.CPU, big, 70_001), "a");
+        Variable b = Variable.parameter(Tensor.of(Device.CPU, new float[6], 2, 3), "b");
+        try (Scope s = Scope.open()) {
+            // a's gradient is a itself, b's the transposed constant (sum of squares 91)
+            Tensor c = Tensor.of(Device.CPU, new float[]{1, 2, 3, 4, 5, 6}, 3, 2);
+            a.square().sumAll().mul(0.5).add(b.mul(Variable.constant(c.transpose(0, 1))).sumAll()).backward();
+            expected += 91;
+            assertEquals(Math.sqrt(expected), GradClip.clipGlobalNorm(List.of(a, b), 1e9), 1e-4 * Math.sqrt(expected));
+            double clipped = GradClip.clipGlobalNorm(List.of(a, b), 1.0);
+            assertEquals(Math.sqrt(expected), clipped, 1e-4 * Math.sqrt(expected));
+            assertEquals(1.0, GradClip.clipGlobalNorm(List.of(a, b), 1e9), 1e-4, "the clipped gradients have norm 1");
+        } finally {
+            a.close();
+            b.close();
+        }
+    }
 }

@@ -1,0 +1,55 @@
+package io.reg4rec.engine;
+
+/**
+ * AdamW over many parameters at once ({@link Backend#adamwStepSegments}): each parameter and its
+ * gradient stay where they are (no gathering into flat buffers), their moments are consecutive
+ * segments of flat m and v. One kernel launch on CUDA for any number of parameters.
+ */
+public final class FusedAdamW {
+    private FusedAdamW() {}
+
+    /**
+     * Updates params[s] in place from grads[s] (contiguous F32 tensors of one numel per s, all on
+     * m's device) with the moments m and v (flat contiguous F32): segment s uses their elements
+     * [o_s, o_s + numel(params[s])), o_s the numels of the parameters before it, and the
+     * numels sum to m's. Formula and rounding as {@link AdamWHyper}; parameters must not overlap.
+     */
+    public static void apply(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper) {
+        if (params.length != grads.length) {
+            throw new IllegalArgumentException("adamwStepSegments: " + params.length + " parameters but " + grads.length + " gradients");
+        }
+        checkFlat("m", m, m);
+        checkFlat("v", v, m);
+        if (m.numel() != v.numel()) throw new IllegalArgumentException("adamwStepSegments: m " + m.describe() + " and v " + v.describe() + " differ");
+        long total = 0;
+        for (int s = 0; s < params.length; s++) {
+            check("param " + s, params[s], m);
+            check("grad " + s, grads[s], m);
+            if (params[s].numel() != grads[s].numel()) {
+                throw new IllegalArgumentException("adamwStepSegments: param " + s + " " + params[s].describe() + " and its gradient "
+                        + grads[s].describe() + " differ in size");
+            }
+            total += params[s].numel();
+        }
+        if (total != m.numel()) {
+            throw new IllegalArgumentException("adamwStepSegments: the parameters hold " + total + " elements, the moments " + m.numel());
+        }
+        if (total == 0) return;
+        m.backend().adamwStepSegments(params, grads, m, v, hyper);
+    }
+
+    private static void checkFlat(String what, Tensor t, Tensor m) {
+        check(what, t, m);
+        if (t.rank() != 1) throw new IllegalArgumentException("adamwStepSegments: " + what + " must be flat (rank 1), got " + t.describe());
+    }
+
+    private static void check(String what, Tensor t, Tensor m) {
+        if (t == null) throw new IllegalArgumentException("adamwStepSegments: " + what + " is null");
+        if (t.isClosed()) throw new IllegalStateException("adamwStepSegments: " + what + " is closed");
+        if (t.dtype() != DType.F32 || !t.isContiguous()) {
+            throw new IllegalArgumentException("adamwStepSegments: " + what + " must be a contiguous F32 tensor, got " + t.describe()
+                    + (t.isContiguous() ? "" : " (strided)"));
+        }
+        if (!t.device().equals(m.device())) throw new IllegalArgumentException("adamwStepSegments: " + what + " is on " + t.device() + ", m on " + m.device());
+    }
+}

@@ -1,0 +1,69 @@
+package io.reg4rec.engine.cuda;
+
+import io.reg4rec.engine.AdamWHyper;
+import io.reg4rec.engine.Tensor;
+import jcuda.Pointer;
+
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+
+/**
+ * Launches adamw_segments.cu ({@link io.reg4rec.engine.Backend#adamwStepSegments}): the table of
+ * (param address, grad address, start) per non-empty segment is copied to the device on the
+ * stream (from a host array the driver stages before returning), then one kernel updates all
+ * segments; more than {@link #MAX_SEGMENTS} segments take one launch per group of that many.
+ */
+final class CudaAdamWSegments {
+    private static final int BLOCK = 256;
+    /** Segment starts the kernel keeps in shared memory: 32 KiB. */
+    static final int MAX_SEGMENTS = 4096;
+
+    private CudaAdamWSegments() {}
+
+    /** The device address of t's first element: its storage's allocation plus its offset. */
+    private static long address(CudaBackend backend, Tensor t) {
+        backend.pointer(t);   // checks that t lives on this device
+        return DeviceAddress.of(((CudaStorage) t.storage()).pointer()) + t.offset() * t.dtype().byteSize();
+    }
+
+    static void apply(CudaBackend backend, Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper) {
+        float[] c = hyper.coefficients();
+        long flatStart = 0;
+        int s = 0;
+        while (s < params.length) {
+            long[] table = new long[3 * Math.min(MAX_SEGMENTS, params.length - s)];
+            int count = 0;
+            long chunkStart = flatStart, chunkEnd = flatStart;
+            for (; s < params.length && count < MAX_SEGMENTS; s++) {
+                long n = params[s].numel();
+                if (n > 0) {
+                    table[3 * count] = address(backend, params[s]);
+                    table[3 * count + 1] = address(backend, grads[s]);
+                    table[3 * count + 2] = chunkEnd - chunkStart;
+                    count++;
+                }
+                chunkEnd += n;
+            }
+            flatStart = chunkEnd;
+            long n = chunkEnd - chunkStart;
+            if (count == 0) continue;
+            backend.makeCurrent();
+            CachingAllocator.Block block = backend.allocator().allocate((long) count * 3 * Long.BYTES);
+            try {
+                CudaBackend.check(cuMemcpyHtoDAsync(block.pointer(), Pointer.to(table), (long) count * 3 * Long.BYTES, backend.stream()),
+                        "cuMemcpyHtoDAsync");
+                LaunchStats.record("memcpyHtoD");
+                long blocks = Math.max(1, Math.min((n + BLOCK - 1) / BLOCK, (long) backend.multiprocessorCount() * 32));
+                backend.kernel("adamw_segments", "adamw_segments_f32")
+                        .ptr(block.pointer()).i32(count)
+                        .ptr(backend.pointer(m).withByteOffset(chunkStart * Float.BYTES)).ptr(backend.pointer(v).withByteOffset(chunkStart * Float.BYTES))
+                        .i64(n)
+                        .f32(c[AdamWHyper.BETA1]).f32(c[AdamWHyper.ONE_MINUS_BETA1]).f32(c[AdamWHyper.BETA2]).f32(c[AdamWHyper.ONE_MINUS_BETA2])
+                        .f32(c[AdamWHyper.CORRECTION2]).f32(c[AdamWHyper.EPS]).f32(c[AdamWHyper.STEP_SIZE]).f32(c[AdamWHyper.DECAY])
+                        .launch(backend.stream(), blocks, 1, BLOCK, 1, count * Long.BYTES);
+            } finally {
+                // later work on this stream runs after the kernel, so the table's block may be reused at once
+                backend.allocator().release(block);
+            }
+        }
+    }
+}
