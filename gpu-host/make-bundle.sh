@@ -79,7 +79,8 @@ analysed=("$bundle"/classes/* "$bundle"/test-classes/* "$bundle"/lib/*.jar "$bun
 shopt -u nullglob
 found=$(jdeps --multi-release 17 --ignore-missing-deps --print-module-deps --class-path "$cp_jars" "${analysed[@]}" 2>/dev/null \
           | grep -E '^[A-Za-z0-9_.]+(,[A-Za-z0-9_.]+)*$' | tail -1 || true)
-required=java.base,java.logging,jdk.unsupported,java.management,jdk.incubator.vector
+required=java.base,java.logging,java.xml,jdk.unsupported,java.management,jdk.incubator.vector
+# java.xml: the JUnit console writes its XML reports with it (jdeps does not always report it).
 # java.desktop is wanted by one commons-math3 class (geometry.euclidean.twod.Line, for
 # java.awt.geom) that nothing here uses; it would add ~8 MB.
 all_modules=$(echo "$required,$found" | tr ',' '\n' | grep -v -e '^$' -e '^java.desktop$' | sort -u | paste -sd, -)
