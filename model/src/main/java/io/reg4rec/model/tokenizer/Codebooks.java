@@ -4,6 +4,7 @@ import io.reg4rec.autograd.NoGrad;
 import io.reg4rec.autograd.Variable;
 import io.reg4rec.engine.DType;
 import io.reg4rec.engine.Device;
+import io.reg4rec.engine.Engine;
 import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.nn.Init;
@@ -77,17 +78,18 @@ final class Codebooks extends Module {
     }
 
     /**
-     * The only place tokens are computed (so a fused backend lookup can replace it):
-     * argmin_j ||e - z_j||^2 = argmin_j (||z_j||^2 - 2 e·z_j), since ||e||^2 is the same for every
-     * j; one batched GEMM for the dot products and an ARGMIN reduction (first index on ties).
+     * The only place tokens are computed: the backend's quantization lookup (Eq. 1,
+     * argmin_j ||e - z_j||^2, first index on ties; the CUDA kernel of quantize.cu on a GPU).
      * latents [G, B, d], codewords [G, D, d] to I64 [G, B].
      */
     private static Tensor nearestCodewords(Tensor latents, Tensor codewords) {
         try (Scope scope = Scope.open()) {
-            Tensor dots = latents.matmul(codewords.transpose(1, 2));              // [G, B, D]
-            Tensor squaredNorms = codewords.mul(codewords).sum(2, true).transpose(1, 2);   // [G, 1, D]
-            Tensor distances = squaredNorms.sub(dots.mul(2.0));
-            return distances.argmin(2, false).keep();
+            int groups = latents.size(0), rows = latents.size(1);
+            Tensor byRow = latents.transpose(0, 1).contiguous();                    // [B, G, d]
+            Tensor indices = Tensor.empty(latents.device(), DType.I32, rows, groups);
+            Tensor distances = Tensor.empty(latents.device(), latents.dtype(), rows, groups);
+            Engine.backend(latents.device()).nearestCodeword(byRow, codewords.contiguous(), indices, distances);
+            return indices.transpose(0, 1).to(DType.I64).keep();
         }
     }
 
