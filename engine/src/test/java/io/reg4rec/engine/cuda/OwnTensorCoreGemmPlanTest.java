@@ -116,5 +116,8 @@ class OwnTensorCoreGemmPlanTest {
         WgmmaTuning.use(WgmmaTuning.Setting.AUTO);
         assertEquals(autoVariant(OwnTensorCoreGemm.DEFAULT_N256), OwnTensorCoreGemm.plan(8192, 8192, 8192, 1, H200_SMS).variant().suffix());
         assertEquals(autoVariant(OwnTensorCoreGemm.DEFAULT_N128), OwnTensorCoreGemm.plan(1024, 1024, 2048, 1, H200_SMS).variant().suffix());
+        if (!OwnTensorCoreGemm.DEFAULT_FP8.equals("auto")) {
+            assertEquals(OwnTensorCoreGemm.DEFAULT_FP8, OwnTensorCoreGemm.plan(8192, 8192, 8192, 1, H200_SMS, true).variant().suffix());
+        }
     }
 }
