@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+import static jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 
 /**
@@ -243,13 +244,18 @@ final class OwnTensorCoreGemm {
                 gelu ? 1 : 0, pairStores ? 1 : 0};
     }
 
-    /** Kernels above 48 KiB of dynamic shared memory must opt in, once per function. */
+    /**
+     * Kernels above 48 KiB of dynamic shared memory must opt in, once per function; they also ask
+     * for the largest shared-memory carveout, so that two 97 KiB blocks fit on one multiprocessor.
+     */
     private void raiseSharedMemory(String module, String name, int bytes) {
         String key = module + "/" + name;
         if (sharedMemoryRaised.contains(key)) return;
         CUfunction f = backend.function(module, name);
         CudaBackend.check(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
                 "cuFuncSetAttribute(" + name + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + bytes + ")");
+        CudaBackend.check(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
+                "cuFuncSetAttribute(" + name + ", PREFERRED_SHARED_MEMORY_CARVEOUT, 100)");
         sharedMemoryRaised.add(key);
     }
 
