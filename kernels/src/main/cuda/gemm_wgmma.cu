@@ -7,17 +7,20 @@
 //
 // Entry points (parameters: A, B, C, bias, residual, aScale, bScale, TcShape, partial,
 // kTilesPerSlice):
-//   wg_gemm_bf16_{nn,nt,tn,tt}_{f32,bf16}_n{128,256}: bf16; transpose letters as gemm_tc.cu's.
-//   wg_gemm_{e4m3_e4m3,e5m2_e4m3,e4m3_e5m2}_{f32,bf16}_n{128,256}: fp8, A [m, k] and B [n, k].
-//   The n suffix is the tile width BN. With partial == null the block writes C through the
+//   wg_gemm_bf16_{nn,nt,tn,tt}_{f32,bf16}_<variant>: bf16; transpose letters as gemm_tc.cu's.
+//   wg_gemm_{e4m3_e4m3,e5m2_e4m3,e4m3_e5m2}_{f32,bf16}_<variant>: fp8, A [m, k] and B [n, k].
+//   <variant> = n<BN>_s<STAGES>_w<WAIT> (WgmmaTuning.VARIANTS): tile width BN (128 or 256), ring
+//   stages, wgmma groups left in flight per step (0 or 1). n128_s3 fits twice per multiprocessor
+//   (launch bounds of 2 blocks, 128 registers); the others run one block per multiprocessor.
+//   With partial == null the block writes C through the
 //   epilogue; otherwise (split-K) it writes its raw fp32 sums to
 //   partial[(blockIdx.y * batch + b) * m * n + i * n + j] and wg_splitk_reduce_{f32,bf16} adds
 //   the slices in slice order (deterministic), applies scale and epilogue and writes C.
 //
 // Work split: one 256-thread block (2 warpgroups) per 128 x BN tile of C and per k slice
 // (blockIdx.y: k tiles [y * kTilesPerSlice, +kTilesPerSlice)), tiles ordered as in gemm_tc.cu.
-// Operand tiles of 128 bytes of k (64 bf16 or 128 fp8) stream through a WG_STAGES(BN)-stage
-// cp.async ring (6 stages at BN 128, 4 at BN 256: 192 KiB either way) in wgmma's 128-byte
+// Operand tiles of 128 bytes of k (64 bf16 or 128 fp8) stream through a STAGES-stage
+// cp.async ring ((128 + BN) x 128 bytes per stage) in wgmma's 128-byte
 // swizzled layouts, every stage 1024-byte aligned (the dynamic buffer is aligned up by hand):
 //   K-major tile (rows of m or n, 128 bytes of k each): 16-byte chunk c of row r at
 //     r * 128 + (c ^ (r & 7)) * 16; descriptor: stride byte offset 1024 (8-row groups), k step
@@ -26,10 +29,10 @@
 //     of 128 bytes: element (kRow, x) at (x / 64) * 8192 + kRow * 128 + ((x % 64 / 8) ^ (kRow & 7))
 //     * 16 + (x % 8) * 2; descriptor: leading byte offset 8192 (next 64 of m / n), stride byte
 //     offset 1024 (next 8 k-rows), k step of 16 = start address + 2048; wgmma's transpose flag.
-// Pipeline: at step i the loads for k tile i + STAGES - 2 are issued while the wgmmas of tile
-// i - 1 may still run, and tile i's wgmmas are issued before waiting for tile i - 1's
-// (wgmma.wait_group 1): loads, tensor cores and the barrier overlap. The slot refilled at step
-// i is the one tile i - 2 used, whose wgmmas every thread has waited for before the barrier.
+// Pipeline: at step i the loads for k tile i + STAGES - 1 - WAIT are issued; with WAIT 1 the
+// wgmmas of tile i - 1 may still run while tile i's are issued (wgmma.wait_group 1), with WAIT 0
+// each step waits for its own wgmmas (one more tile in flight instead). The slot refilled at
+// step i is the one tile i - 1 - WAIT used, whose wgmmas every thread waited for before the barrier.
 // cp.async writes through the generic proxy, so each thread fences them to the async proxy
 // (fence.proxy.async) before the barrier that publishes a stage. Warpgroup w multiplies rows
 // 64 w .. +64 of the A tile by the whole B tile: per stage 4 wgmma m64nBNk16 (bf16) or k32
@@ -45,10 +48,12 @@
 #define WG_BM 128
 #define WG_THREADS 256
 #define WG_K_BYTES 128
-#define WG_STAGES(BN) ((BN) == 256 ? 4 : 6)
-#define WG_SMEM_BYTES (4 * (128 + 256) * 128 + 1024)  // = 6 * (128 + 128) * 128 + 1024: OwnTensorCoreGemm.WGMMA_SHARED_BYTES
-static_assert(WG_STAGES(128) * (WG_BM + 128) * WG_K_BYTES + 1024 <= WG_SMEM_BYTES, "BN 128 ring fits");
-static_assert(WG_STAGES(256) * (WG_BM + 256) * WG_K_BYTES + 1024 <= WG_SMEM_BYTES, "BN 256 ring fits");
+// Dynamic shared memory of a variant: the ring plus 1 KiB to align it (WgmmaTuning.Variant#sharedBytes).
+#define WG_SMEM_BYTES(BN, STAGES) ((STAGES) * (WG_BM + (BN)) * WG_K_BYTES + 1024)
+// Blocks per multiprocessor a variant is built for: 2 when two rings fit in the 227 KiB a
+// multiprocessor gives its blocks (then at most 128 registers per thread), else 1.
+#define WG_MIN_BLOCKS(BN, STAGES) (2 * (WG_SMEM_BYTES(BN, STAGES) + 1024) <= 232448 ? 2 : 1)
+static_assert(WG_MIN_BLOCKS(128, 3) == 2, "128 x 128 tiles with 3 stages: two blocks per multiprocessor");
 
 // Shared-memory matrix descriptor of a 128-byte-swizzled tile: start address, leading and stride
 // byte offsets (all in 16-byte units, 14 bits each), layout type 1 = 128-byte swizzle.
@@ -175,13 +180,17 @@ __device__ __forceinline__ void wg_tile_origin(const TcShape& s, long long& batc
 
 // ---------------------------------------------------------------- the GEMM
 
-template <int KIND, int BN, bool A_KMAJOR, bool B_KMAJOR, typename OutTag>
+template <int KIND, int BN, int STAGES, int WAIT, bool A_KMAJOR, bool B_KMAJOR, typename OutTag>
 __device__ __forceinline__ void wg_gemm(const unsigned char* __restrict__ A, const unsigned char* __restrict__ B,
                                         typename Dt<OutTag>::storage* __restrict__ C, const void* bias, const void* residual,
                                         const float* aScale, const float* bScale, const TcShape& s, float* __restrict__ partial,
                                         long long kTilesPerSlice) {
     constexpr int ELEM = KIND == KIND_BF16 ? 2 : 1;
-    constexpr int STAGES = WG_STAGES(BN);
+    static_assert(WAIT == 0 || WAIT == 1, "wgmma groups left in flight");
+    static_assert(STAGES >= 2 + WAIT, "the ring holds the tile in use, the one still read by a pending wgmma group and one in flight");
+    // Tiles loaded ahead of the one being multiplied: the slot refilled at step i must no longer be
+    // read, i.e. belong to tile i - 1 - WAIT (waited for by every thread before the barrier).
+    constexpr int AHEAD = STAGES - 1 - WAIT;
     constexpr int A_BYTES = WG_BM * WG_K_BYTES, STAGE_BYTES = (WG_BM + BN) * WG_K_BYTES;
     static_assert(KIND == KIND_BF16 || (A_KMAJOR && B_KMAJOR), "fp8 operands are K-major");
     extern __shared__ __align__(1024) unsigned char smem[];
@@ -212,18 +221,18 @@ __device__ __forceinline__ void wg_gemm(const unsigned char* __restrict__ A, con
     };
 
 #pragma unroll
-    for (int st = 0; st < STAGES - 2; st++) {
+    for (int st = 0; st < AHEAD; st++) {
         if (st < tiles) loadStage(st, kBegin + st);
         cp_async_commit();
     }
     for (int i = 0; i < tiles; i++) {
-        // Groups committed so far: tiles 0 .. i + STAGES - 3 of the slice; tile i must be complete.
-        cp_async_wait<STAGES - 3>();
+        // Groups committed so far: tiles 0 .. i + AHEAD - 1 of the slice; tile i must be complete.
+        cp_async_wait<AHEAD - 1>();
         fence_async_proxy();
-        // Tile i visible to both warpgroups; both passed wgmma.wait_group 1 for tile i - 1, so the
-        // wgmmas of tile i - 2 are done and its slot, (i + STAGES - 2) % STAGES, can be refilled.
+        // Tile i visible to both warpgroups; both passed wgmma.wait_group WAIT after tile i - 1, so
+        // the wgmmas of tile i - 1 - WAIT are done and its slot, (i + AHEAD) % STAGES, can be refilled.
         __syncthreads();
-        const int next = i + STAGES - 2;
+        const int next = i + AHEAD;
         if (next < tiles) loadStage(next % STAGES, kBegin + next);
         cp_async_commit();
 
@@ -237,7 +246,7 @@ __device__ __forceinline__ void wg_gemm(const unsigned char* __restrict__ A, con
             wgmma_step<KIND, BN, A_KMAJOR ? 0 : 1, B_KMAJOR ? 0 : 1>(d, descA, descB);
         }
         wg_commit();
-        wg_wait<1>();
+        wg_wait<WAIT>();
     }
     wg_wait<0>();
     cp_async_wait<0>();
@@ -257,16 +266,20 @@ __device__ __forceinline__ void wg_gemm(const unsigned char* __restrict__ A, con
     }
 }
 
-#define WG_ENTRY(name, KIND, BN, AK, BK, OutTag)                                                                        \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS, 1)                                                         \
+#define WG_ENTRY(name, KIND, BN, STAGES, WAIT, AK, BK, OutTag)                                                          \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS, WG_MIN_BLOCKS(BN, STAGES))                                 \
         name(const unsigned char* A, const unsigned char* B, Dt<OutTag>::storage* C, const void* bias,                  \
              const void* residual, const float* aScale, const float* bScale, TcShape s, float* partial,                 \
              long long kTilesPerSlice) {                                                                                \
-        wg_gemm<KIND, BN, AK, BK, OutTag>(A, B, C, bias, residual, aScale, bScale, s, partial, kTilesPerSlice);        \
+        wg_gemm<KIND, BN, STAGES, WAIT, AK, BK, OutTag>(A, B, C, bias, residual, aScale, bScale, s, partial, kTilesPerSlice); \
     }
-#define WG_ENTRY_WIDTHS(name, KIND, AK, BK, OutTag)       \
-    WG_ENTRY(name##_n128, KIND, 128, AK, BK, OutTag)     \
-    WG_ENTRY(name##_n256, KIND, 256, AK, BK, OutTag)
+// The variants (WgmmaTuning.VARIANTS): _n<BN>_s<STAGES>_w<WAIT>.
+#define WG_ENTRY_WIDTHS(name, KIND, AK, BK, OutTag)                 \
+    WG_ENTRY(name##_n128_s3_w0, KIND, 128, 3, 0, AK, BK, OutTag)   \
+    WG_ENTRY(name##_n128_s4_w1, KIND, 128, 4, 1, AK, BK, OutTag)   \
+    WG_ENTRY(name##_n128_s6_w1, KIND, 128, 6, 1, AK, BK, OutTag)   \
+    WG_ENTRY(name##_n256_s3_w0, KIND, 256, 3, 0, AK, BK, OutTag)   \
+    WG_ENTRY(name##_n256_s4_w1, KIND, 256, 4, 1, AK, BK, OutTag)
 
 // bf16: transA n <=> A K-major; transB t <=> B K-major.
 WG_ENTRY_WIDTHS(wg_gemm_bf16_nn_f32, KIND_BF16, true, false, float)

@@ -7,6 +7,7 @@ import io.reg4rec.engine.Engine;
 import io.reg4rec.engine.Tensor;
 import io.reg4rec.engine.cuda.CudaBackend;
 import io.reg4rec.engine.cuda.CudaGemm;
+import io.reg4rec.engine.cuda.WgmmaTuning;
 
 import java.util.List;
 import java.util.Locale;
@@ -22,7 +23,15 @@ import java.util.Locale;
  * fp8 problems use the layout fp8 GEMMs are fed in (A [m, k], B stored [n, k]).
  *
  * <p>Prints one JSON object per measurement: bench, impl, dtype, m, n, k, ta, tb, median_ms,
- * tflops (the peer is bench/torch/own_gemm_peer.py). Usage: {@code OwnGemmBench [--reps N>=20]}.
+ * tflops (the peer is bench/torch/own_gemm_peer.py). Usage: {@code OwnGemmBench [--reps N>=20] [--sweep]}.
+ *
+ * <p>{@code --sweep} (compute capability 9.0) instead times every wgmma kernel variant
+ * ({@link WgmmaTuning#VARIANTS}, plus "auto", the current default) for bf16 (A [m, k], B [k, n])
+ * and fp8 E4M3 (A [m, k], B stored [n, k]), bf16 output, on 4096^3, 8192^3 and 51200 x 640 x 128.
+ * Each variant's result is first compared with mma.sync's on the same inputs (max |x - ref| /
+ * max |ref|); one above {@link #SWEEP_TOLERANCE} (or with NaN, e.g. tiles left unwritten) is
+ * reported WRONG and not timed. One JSON line per variant: bench gemm_sweep, dtype, m, n, k,
+ * variant, median_ms, tflops, max_rel_diff, status; then a gemm_sweep_best line per problem.
  */
 public final class OwnGemmBench {
     /** op(A) is m x k, op(B) k x n; ta / tb: the operand is stored transposed. */
@@ -41,10 +50,12 @@ public final class OwnGemmBench {
 
     public static void main(String[] args) {
         int reps = 20;
+        boolean sweep = false;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--reps")) reps = Math.max(20, Integer.parseInt(args[++i]));
+            else if (args[i].equals("--sweep")) sweep = true;
             else {
-                System.err.println("usage: OwnGemmBench [--reps N>=20]");
+                System.err.println("usage: OwnGemmBench [--reps N>=20] [--sweep]");
                 System.exit(2);
             }
         }
@@ -55,6 +66,14 @@ public final class OwnGemmBench {
         CudaBackend cuda = CudaBackend.device(0);
         System.err.println("OwnGemmBench on " + cuda + ", compute capability " + cuda.computeCapability()
                 + (cuda.gemm().cublasReady() ? ", cuBLAS " + cuda.gemm().cublasVersion() : ", cuBLAS unavailable: " + cuda.gemm().cublasProblem()));
+        if (sweep) {
+            if (cuda.computeCapability() != 90) {
+                System.err.println("OwnGemmBench --sweep: the wgmma variants need compute capability 9.0, got " + cuda.computeCapability());
+                System.exit(1);
+            }
+            sweep(cuda, reps);
+            return;
+        }
         for (Problem p : PROBLEMS) {
             for (String kernel : cuda.computeCapability() == 90 ? List.of("mma", "wgmma") : List.of("mma")) {
                 System.setProperty(CudaGemm.BF16_PROPERTY, kernel);
@@ -97,6 +116,104 @@ public final class OwnGemmBench {
             double ms = DeviceTimer.medianMs(cuda, 3, reps, () -> backend.matmulScaled(a, p.ta, b, p.tb, scaleA, scaleB, out));
             emit(p, "own_" + kernel, "e4m3", ms);
         }
+    }
+
+    /** Largest max |x - ref| / max |ref| a variant may show against mma.sync (both round to bf16: 2^-8 per element). */
+    static final double SWEEP_TOLERANCE = 1e-2;
+
+    private static final List<Problem> SWEEP_PROBLEMS = List.of(
+            new Problem("square", 4096, 4096, 4096, false, false),
+            new Problem("square", 8192, 8192, 8192, false, false),
+            new Problem("linear1_fwd", 51200, 640, 128, false, false));
+
+    private static void sweep(CudaBackend cuda, int reps) {
+        Device gpu = cuda.device();
+        Backend backend = Engine.backend(gpu);
+        System.setProperty(CudaGemm.PROPERTY, "own");
+        try {
+            for (String dtype : List.of("bf16", "e4m3")) {
+                boolean fp8 = dtype.equals("e4m3");
+                String kernelProperty = fp8 ? CudaGemm.FP8_PROPERTY : CudaGemm.BF16_PROPERTY;
+                for (Problem p0 : SWEEP_PROBLEMS) {
+                    Problem p = fp8 ? new Problem(p0.name, p0.m, p0.n, p0.k, false, true) : p0;
+                    try (Tensor a16 = stored(gpu, DType.BF16, 5, p.m, p.k, p.ta); Tensor b16 = stored(gpu, DType.BF16, 6, p.k, p.n, p.tb);
+                         Tensor a = fp8 ? a16.to(DType.F8E4M3) : a16.contiguous(); Tensor b = fp8 ? b16.to(DType.F8E4M3) : b16.contiguous();
+                         Tensor scaleA = Tensor.full(gpu, DType.F32, 0.5, 1); Tensor scaleB = Tensor.full(gpu, DType.F32, 2, 1)) {
+                        java.util.function.Consumer<Tensor> run = out -> {
+                            if (fp8) backend.matmulScaled(a, p.ta, b, p.tb, scaleA, scaleB, out);
+                            else backend.matmul(a, p.ta, b, p.tb, out);
+                        };
+                        System.setProperty(kernelProperty, "mma");
+                        float[] ref;
+                        try (Tensor out = Tensor.empty(gpu, DType.BF16, 1, p.m, p.n)) {
+                            run.accept(out);
+                            ref = out.toFloatArray();
+                            double ms = DeviceTimer.medianMs(cuda, 3, reps, () -> run.accept(out));
+                            emitSweep(p, dtype, "mma", ms, 0, "ok");
+                        }
+                        double refMax = 0;
+                        for (float v : ref) refMax = Math.max(refMax, Math.abs(v));
+                        System.setProperty(kernelProperty, "wgmma");
+                        String best = "mma";
+                        double bestMs = Double.MAX_VALUE;
+                        List<WgmmaTuning.Setting> settings = new java.util.ArrayList<>();
+                        settings.add(WgmmaTuning.Setting.AUTO);
+                        for (WgmmaTuning.Variant v : WgmmaTuning.VARIANTS) settings.add(WgmmaTuning.Setting.of(v, 0));
+                        for (WgmmaTuning.Setting setting : settings) {
+                            String name = setting.variant() == null ? "auto" : setting.variant().suffix();
+                            WgmmaTuning.use(setting);
+                            try (Tensor out = Tensor.full(gpu, DType.BF16, Double.NaN, 1, p.m, p.n)) {
+                                run.accept(out);
+                                float[] got = out.toFloatArray();
+                                double diff = 0;
+                                for (int i = 0; i < got.length; i++) {
+                                    double d = Math.abs((double) got[i] - ref[i]);
+                                    diff = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(diff, d);
+                                    if (Double.isInfinite(diff)) break;
+                                }
+                                double rel = refMax == 0 ? diff : diff / refMax;
+                                if (!(rel <= SWEEP_TOLERANCE)) {
+                                    emitSweep(p, dtype, name, Double.NaN, rel, "WRONG");
+                                    continue;
+                                }
+                                double ms = DeviceTimer.medianMs(cuda, 3, reps, () -> run.accept(out));
+                                emitSweep(p, dtype, name, ms, rel, "ok");
+                                if (setting.variant() != null && ms < bestMs) {
+                                    bestMs = ms;
+                                    best = name;
+                                }
+                            } catch (RuntimeException e) {
+                                System.err.println("OwnGemmBench --sweep: " + dtype + " " + p + " " + name + " failed: " + e);
+                                emitSweep(p, dtype, name, Double.NaN, Double.NaN, "FAILED");
+                            }
+                        }
+                        System.out.println(String.format(Locale.ROOT,
+                                "{\"bench\":\"gemm_sweep_best\",\"dtype\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"variant\":\"%s\",\"median_ms\":%.6f}",
+                                dtype, p.m, p.n, p.k, best, bestMs == Double.MAX_VALUE ? Double.NaN : bestMs));
+                        System.out.flush();
+                    } finally {
+                        WgmmaTuning.reset();
+                    }
+                }
+            }
+        } finally {
+            System.clearProperty(CudaGemm.PROPERTY);
+            System.clearProperty(CudaGemm.FP8_PROPERTY);
+            System.clearProperty(CudaGemm.BF16_PROPERTY);
+        }
+    }
+
+    private static void emitSweep(Problem p, String dtype, String variant, double ms, double rel, String status) {
+        double tflops = 2.0 * p.m * (double) p.n * p.k / (ms * 1e-3) / 1e12;
+        System.out.println(String.format(Locale.ROOT,
+                "{\"bench\":\"gemm_sweep\",\"dtype\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"variant\":\"%s\",\"median_ms\":%s,\"tflops\":%s,\"max_rel_diff\":%s,\"status\":\"%s\"}",
+                dtype, p.m, p.n, p.k, variant, json(ms, 6), json(tflops, 3), json(rel, 8), status));
+        System.out.flush();
+    }
+
+    /** A JSON number, or null for NaN / infinity. */
+    private static String json(double v, int digits) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%." + digits + "f", v) : "null";
     }
 
     private static void emit(Problem p, String impl, String dtype, double ms) {

@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+import static jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 
 /**
@@ -32,14 +33,18 @@ final class OwnTensorCoreGemm {
     /** Dynamic shared memory of one block: 3 stages x (A + B) x 128 x 128 bytes (TC_SMEM_BYTES). */
     static final int SHARED_BYTES = 3 * 2 * 128 * 128;
     /**
-     * gemm_wgmma.cu's WG_SMEM_BYTES: 4 stages of (128 + 256) x 128 bytes (or 6 of (128 + 128) x 128)
-     * plus 1 KiB to align them to wgmma's 1024-byte swizzle atoms.
+     * The wgmma variants (WgmmaTuning.VARIANTS) of bf16 and of fp8 GEMMs when
+     * -Dreg4rec.gemm.wgmma.variant is unset: "auto" takes the plan's tile width with
+     * {@link #DEFAULT_N128} or {@link #DEFAULT_N256}; a variant name (e.g. "n128_s3_w0", as
+     * OwnGemmBench --sweep prints them) is used for every shape of that type. fp8: the first fp8
+     * kernel's cut (128 x 128 tiles, 3 stages, two blocks per multiprocessor), measured 1.5x faster
+     * on the H200 than the 128 x 256 one-block cut at 4096^3 and 8192^3 (0.237 vs 0.361 ms, 1.540 vs 2.396 ms).
      */
-    static final int WGMMA_SHARED_BYTES = 4 * (128 + 256) * 128 + 1024;
-    /** Forces the wgmma tile width (128 or 256) instead of {@link #plan}'s choice: for tests and benchmarks. */
-    static final String WGMMA_TILE_PROPERTY = "reg4rec.gemm.wgmma.tileN";
-    /** Forces the number of k slices of a wgmma GEMM (1: no split-K) instead of {@link #plan}'s choice. */
-    static final String WGMMA_SPLIT_PROPERTY = "reg4rec.gemm.wgmma.splitK";
+    static final String DEFAULT_BF16 = "auto", DEFAULT_FP8 = "n128_s3_w0";
+    /** The variants "auto" uses per tile width: 2 blocks per multiprocessor at 128 (as the first fp8 kernel), the deeper ring at 256. */
+    static final String DEFAULT_N128 = "n128_s3_w0", DEFAULT_N256 = "n256_s4_w1";
+    /** Kept for the tests and tools that name them: see {@link WgmmaTuning}. */
+    static final String WGMMA_TILE_PROPERTY = WgmmaTuning.TILE_PROPERTY, WGMMA_SPLIT_PROPERTY = WgmmaTuning.SPLIT_PROPERTY;
     /** A wgmma block works on at least this many 128-byte k tiles when the k range is split. */
     static final int MIN_TILES_PER_SLICE = 8;
     /** Workspace limit of split-K (fp32 partial sums of every slice). */
@@ -111,8 +116,9 @@ final class OwnTensorCoreGemm {
      */
     private void launchWgmma(String name, int elementBytes, GemmArguments g, Operand pa, Operand pb, Tensor bias, boolean gelu,
                              Tensor residual, Tensor aScale, Tensor bScale, Tensor out) {
-        Plan plan = plan(g.m, g.n, (long) g.k * elementBytes, g.batch, backend.multiprocessorCount());
-        String kernelName = name + "_n" + plan.tileN();
+        Plan plan = plan(g.m, g.n, (long) g.k * elementBytes, g.batch, backend.multiprocessorCount(), elementBytes == 1);
+        String kernelName = name + "_" + plan.variant().suffix();
+        int sharedBytes = plan.variant().sharedBytes();
         Tensor res = residualForKernel(residual);
         Tensor partial = null;
         try {
@@ -122,7 +128,7 @@ final class OwnTensorCoreGemm {
             if (plan.slices() > 1) {
                 partial = Tensor.empty(out.device(), DType.F32, plan.slices() * g.batch, g.m, g.n);
             }
-            raiseSharedMemory(WGMMA_MODULE, kernelName, WGMMA_SHARED_BYTES);
+            raiseSharedMemory(WGMMA_MODULE, kernelName, sharedBytes);
             backend.kernel(WGMMA_MODULE, kernelName)
                     .ptr(backend.pointer(pa.tensor)).ptr(backend.pointer(pb.tensor)).ptr(backend.pointer(out))
                     .ptr(bias == null ? new CUdeviceptr() : backend.pointer(bias))
@@ -132,7 +138,7 @@ final class OwnTensorCoreGemm {
                     .struct(shape)
                     .ptr(partial == null ? new CUdeviceptr() : backend.pointer(partial))
                     .i64(plan.kTilesPerSlice())
-                    .launch(backend.stream(), tiles, plan.slices(), THREADS, 1, WGMMA_SHARED_BYTES);
+                    .launch(backend.stream(), tiles, plan.slices(), THREADS, 1, sharedBytes);
             if (partial != null) {
                 long total = (long) g.batch * g.m * g.n;
                 backend.kernel(WGMMA_MODULE, "wg_splitk_reduce_" + outSuffix(out))
@@ -156,7 +162,11 @@ final class OwnTensorCoreGemm {
      * and k split (slices blocks per tile, each over kTilesPerSlice k tiles of 128 bytes; slices 1:
      * no split, kTilesPerSlice then covers all of k).
      */
-    record Plan(int tileN, int slices, long kTilesPerSlice) {}
+    record Plan(WgmmaTuning.Variant variant, int slices, long kTilesPerSlice) {
+        int tileN() {
+            return variant.tileN();
+        }
+    }
 
     /**
      * The wgmma cut for an m x n x (kBytes of k) problem on a device of smCount multiprocessors.
@@ -170,17 +180,25 @@ final class OwnTensorCoreGemm {
      *   smCount / tiles (one wave), at most kTiles / MIN_TILES_PER_SLICE, and within
      *   {@link #MAX_SPLIT_WORKSPACE_BYTES}; then no slice is left empty.
      * </ul>
-     * The system properties {@link #WGMMA_TILE_PROPERTY} and {@link #WGMMA_SPLIT_PROPERTY} override
-     * both choices (tests use them to cover every variant on small shapes).
+     * The kernel variant for that tile width is {@link #DEFAULT_BF16}'s (or {@link #DEFAULT_FP8}'s). {@link WgmmaTuning#current()}
+     * (system properties read once, or what tests and benchmarks set) overrides variant, tile
+     * width and k split (tests use it to cover every variant on small shapes).
      */
     static Plan plan(long m, long n, long kBytes, long batch, int smCount) {
+        return plan(m, n, kBytes, batch, smCount, false);
+    }
+
+    /** As {@link #plan(long, long, long, long, int)} for bf16 (fp8 false) or fp8 operands (their own default variant). */
+    static Plan plan(long m, long n, long kBytes, long batch, int smCount, boolean fp8) {
+        WgmmaTuning.Setting tuning = WgmmaTuning.current();
         long rowTiles = (m + TILE - 1) / TILE;
         long tiles256 = batch * rowTiles * ((n + 255) / 256);
         boolean wide = (n + 255) / 256 * 256 == (n + 127) / 128 * 128 && tiles256 >= smCount;
-        int tileN = forcedInt(WGMMA_TILE_PROPERTY, wide ? 256 : 128);
-        if (tileN != 128 && tileN != 256) {
-            throw new IllegalArgumentException("-D" + WGMMA_TILE_PROPERTY + "=" + tileN + ": expected 128 or 256");
-        }
+        WgmmaTuning.Variant variant = tuning.variant() != null ? tuning.variant()
+                : tuning.tileN() != 0 ? DEFAULT_VARIANTS[tuning.tileN() / 128]
+                : DEFAULT_VARIANTS[fp8 ? 3 : 0] != null ? DEFAULT_VARIANTS[fp8 ? 3 : 0]
+                : DEFAULT_VARIANTS[wide ? 2 : 1];
+        int tileN = variant.tileN();
         long tiles = batch * rowTiles * ((n + tileN - 1) / tileN);
         long kTiles = Math.max(1, (kBytes + 127) / 128);
         long slices = 1;
@@ -188,24 +206,19 @@ final class OwnTensorCoreGemm {
             long byWorkspace = Math.max(1, MAX_SPLIT_WORKSPACE_BYTES / Math.max(1, 4 * batch * m * n));
             slices = Math.min(Math.min(smCount / tiles, kTiles / MIN_TILES_PER_SLICE), byWorkspace);
         }
-        int forced = forcedInt(WGMMA_SPLIT_PROPERTY, 0);
-        if (forced < 0) throw new IllegalArgumentException("-D" + WGMMA_SPLIT_PROPERTY + "=" + forced + ": expected a positive slice count");
+        int forced = tuning.splitK();
         if (forced > 0) slices = Math.min(forced, kTiles);
         slices = Math.max(1, Math.min(slices, 65535));
         long perSlice = (kTiles + slices - 1) / slices;
         slices = (kTiles + perSlice - 1) / perSlice;  // no empty slice
-        return new Plan(tileN, (int) slices, perSlice);
+        return new Plan(variant, (int) slices, perSlice);
     }
 
-    private static int forcedInt(String property, int otherwise) {
-        String v = System.getProperty(property, "").trim();
-        if (v.isEmpty() || v.equalsIgnoreCase("auto")) return otherwise;
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("-D" + property + "=" + v + ": expected an integer or auto", e);
-        }
-    }
+    /** [0] / [3]: DEFAULT_BF16 / DEFAULT_FP8 when they name a variant (else null), [1]: DEFAULT_N128, [2]: DEFAULT_N256. */
+    private static final WgmmaTuning.Variant[] DEFAULT_VARIANTS = {
+            DEFAULT_BF16.equals("auto") ? null : WgmmaTuning.Variant.named(DEFAULT_BF16),
+            WgmmaTuning.Variant.named(DEFAULT_N128), WgmmaTuning.Variant.named(DEFAULT_N256),
+            DEFAULT_FP8.equals("auto") ? null : WgmmaTuning.Variant.named(DEFAULT_FP8)};
 
     /** The residual as the kernels read it: rows of unit stride (a copy when it has other strides). */
     private static Tensor residualForKernel(Tensor residual) {
@@ -231,13 +244,18 @@ final class OwnTensorCoreGemm {
                 gelu ? 1 : 0, pairStores ? 1 : 0};
     }
 
-    /** Kernels above 48 KiB of dynamic shared memory must opt in, once per function. */
+    /**
+     * Kernels above 48 KiB of dynamic shared memory must opt in, once per function; they also ask
+     * for the largest shared-memory carveout, so that two 97 KiB blocks fit on one multiprocessor.
+     */
     private void raiseSharedMemory(String module, String name, int bytes) {
         String key = module + "/" + name;
         if (sharedMemoryRaised.contains(key)) return;
         CUfunction f = backend.function(module, name);
         CudaBackend.check(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
                 "cuFuncSetAttribute(" + name + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + bytes + ")");
+        CudaBackend.check(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
+                "cuFuncSetAttribute(" + name + ", PREFERRED_SHARED_MEMORY_CARVEOUT, 100)");
         sharedMemoryRaised.add(key);
     }
 

@@ -6,7 +6,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static io.reg4rec.engine.cuda.GpuTesting.*;
@@ -49,29 +51,36 @@ class CudaTensorCoreGemmTest {
         System.clearProperty(CudaGemm.BF16_PROPERTY);
         System.clearProperty(OwnTensorCoreGemm.WGMMA_TILE_PROPERTY);
         System.clearProperty(OwnTensorCoreGemm.WGMMA_SPLIT_PROPERTY);
+        WgmmaTuning.reset();
         EXACT.clear();
     }
 
-    /** A kernel choice: tensor-core kernel, and for wgmma the forced tile width and k slices ("auto": the plan's). */
-    private record Variant(String kernel, String tileN, String splitK) {
+    /** A kernel choice: tensor-core kernel, and for wgmma the forced kernel variant and k slices (0: the plan's). */
+    private record Variant(String kernel, WgmmaTuning.Variant wgmma, int splitK) {
         void use(String kernelProperty) {
             System.setProperty(kernelProperty, kernel);
-            System.setProperty(OwnTensorCoreGemm.WGMMA_TILE_PROPERTY, tileN);
-            System.setProperty(OwnTensorCoreGemm.WGMMA_SPLIT_PROPERTY, splitK);
+            WgmmaTuning.use(wgmma == null ? WgmmaTuning.Setting.AUTO : WgmmaTuning.Setting.of(wgmma, splitK));
         }
 
         @Override
         public String toString() {
-            return kernel.equals("mma") ? "mma" : "wgmma tileN " + tileN + " splitK " + splitK;
+            return kernel.equals("mma") ? "mma" : "wgmma " + wgmma + " splitK " + splitK;
         }
     }
 
-    /** mma.sync, and on compute capability 9.0 the wgmma tile widths, each without and with a k split (3 slices, 2 slices). */
+    /**
+     * mma.sync, and on compute capability 9.0 every built wgmma variant (any of which
+     * OwnTensorCoreGemm.DEFAULT_* may name after a sweep) without a k split, and two with one (3 and 2 slices).
+     */
     private static Variant[] variants() {
-        Variant mma = new Variant("mma", "auto", "auto");
+        Variant mma = new Variant("mma", null, 0);
         if (CudaBackend.device(0).computeCapability() != 90) return new Variant[]{mma};
-        return new Variant[]{mma, new Variant("wgmma", "128", "1"), new Variant("wgmma", "256", "1"),
-                new Variant("wgmma", "128", "3"), new Variant("wgmma", "256", "2")};
+        List<Variant> all = new ArrayList<>();
+        all.add(mma);
+        for (WgmmaTuning.Variant v : WgmmaTuning.VARIANTS) all.add(new Variant("wgmma", v, 1));
+        all.add(new Variant("wgmma", WgmmaTuning.Variant.named("n128_s3_w0"), 3));
+        all.add(new Variant("wgmma", WgmmaTuning.Variant.named("n256_s4_w1"), 2));
+        return all.toArray(new Variant[0]);
     }
 
     private static Backend gpuBackend() { return Engine.backend(GPU); }
@@ -299,7 +308,8 @@ class CudaTensorCoreGemmTest {
         // Enough tiles that the plan picks 256-column tiles by itself on an H200 (132 SMs):
         // 71 x 2 tiles of 128 x 256 with ragged last rows and columns.
         int m = 128 * 70 + 57, n = 500, k = 72;
-        if (CudaBackend.device(0).computeCapability() == 90 && CudaBackend.device(0).multiprocessorCount() <= 142) {
+        if (CudaBackend.device(0).computeCapability() == 90 && CudaBackend.device(0).multiprocessorCount() <= 142
+                && OwnTensorCoreGemm.DEFAULT_BF16.equals("auto")) {
             OwnTensorCoreGemm.Plan plan = OwnTensorCoreGemm.plan(m, n, 2L * k, 1, CudaBackend.device(0).multiprocessorCount());
             assertEquals(256, plan.tileN(), "tile width for " + m + "x" + n + "x" + k + ": " + plan);
         }

@@ -13,6 +13,8 @@ class OwnTensorCoreGemmPlanTest {
     void clear() {
         System.clearProperty(OwnTensorCoreGemm.WGMMA_TILE_PROPERTY);
         System.clearProperty(OwnTensorCoreGemm.WGMMA_SPLIT_PROPERTY);
+        System.clearProperty(WgmmaTuning.VARIANT_PROPERTY);
+        WgmmaTuning.reset();
     }
 
     /** Every slice non-empty and together they cover all k tiles. */
@@ -23,11 +25,21 @@ class OwnTensorCoreGemmPlanTest {
         assertTrue((long) (p.slices() - 1) * p.kTilesPerSlice() < kTiles, "last slice non-empty: " + p);
     }
 
+    /** The variant the plan takes: the per-width default, unless DEFAULT_BF16 names one for all shapes. */
+    private static String autoVariant(String perWidthDefault) {
+        return OwnTensorCoreGemm.DEFAULT_BF16.equals("auto") ? perWidthDefault : OwnTensorCoreGemm.DEFAULT_BF16;
+    }
+
+    /** The tile width the plan takes when its own choice would be width. */
+    private static int autoWidth(int width) {
+        return WgmmaTuning.Variant.named(autoVariant(width == 256 ? OwnTensorCoreGemm.DEFAULT_N256 : OwnTensorCoreGemm.DEFAULT_N128)).tileN();
+    }
+
     @Test
     void largeSquareProblemsUseWideTilesWithoutSplit() {
         for (int size : new int[]{4096, 8192}) {
             OwnTensorCoreGemm.Plan p = OwnTensorCoreGemm.plan(size, size, 2L * size, 1, H200_SMS);
-            assertEquals(256, p.tileN(), p.toString());
+            assertEquals(autoWidth(256), p.tileN(), p.toString());
             assertEquals(1, p.slices(), p.toString());
             assertCovers(p, 2L * size);
         }
@@ -36,10 +48,10 @@ class OwnTensorCoreGemmPlanTest {
     @Test
     void smallOrPaddedProblemsKeepNarrowTiles() {
         // 1024^3: 32 wide tiles would leave 100 SMs idle.
-        assertEquals(128, OwnTensorCoreGemm.plan(1024, 1024, 2048, 1, H200_SMS).tileN());
+        assertEquals(autoWidth(128), OwnTensorCoreGemm.plan(1024, 1024, 2048, 1, H200_SMS).tileN());
         // n = 640 pads to 768 with 256-wide tiles, not with 128.
         OwnTensorCoreGemm.Plan fwd = OwnTensorCoreGemm.plan(51200, 640, 256, 1, H200_SMS);
-        assertEquals(128, fwd.tileN(), fwd.toString());
+        assertEquals(autoWidth(128), fwd.tileN(), fwd.toString());
         assertEquals(1, fwd.slices(), fwd.toString());
     }
 
@@ -70,6 +82,7 @@ class OwnTensorCoreGemmPlanTest {
     void propertiesForceTileWidthAndSlices() {
         System.setProperty(OwnTensorCoreGemm.WGMMA_TILE_PROPERTY, "256");
         System.setProperty(OwnTensorCoreGemm.WGMMA_SPLIT_PROPERTY, "3");
+        WgmmaTuning.reset();  // the properties are read once; reset reads them again
         OwnTensorCoreGemm.Plan p = OwnTensorCoreGemm.plan(17, 33, 2000, 1, H200_SMS);  // 16 k tiles
         assertEquals(256, p.tileN());
         assertEquals(3, p.slices(), p.toString());
@@ -80,7 +93,31 @@ class OwnTensorCoreGemmPlanTest {
         assertEquals(2, few.slices(), few.toString());
         assertCovers(few, 130);
         System.setProperty(OwnTensorCoreGemm.WGMMA_TILE_PROPERTY, "192");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OwnTensorCoreGemm.plan(17, 33, 130, 1, H200_SMS));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, WgmmaTuning::reset);
         assertTrue(e.getMessage().contains("expected 128 or 256"), e.getMessage());
+    }
+
+    @Test
+    void variantsForceTheKernelAndItsSharedMemory() {
+        System.setProperty(WgmmaTuning.VARIANT_PROPERTY, "n256_s3_w0");
+        WgmmaTuning.reset();
+        OwnTensorCoreGemm.Plan p = OwnTensorCoreGemm.plan(4096, 4096, 8192, 1, H200_SMS);
+        assertEquals("n256_s3_w0", p.variant().suffix());
+        assertEquals(3 * 384 * 128 + 1024, p.variant().sharedBytes());
+        for (WgmmaTuning.Variant v : WgmmaTuning.VARIANTS) {
+            WgmmaTuning.use(WgmmaTuning.Setting.of(v, 0));
+            assertEquals(v, OwnTensorCoreGemm.plan(1024, 1024, 2048, 1, H200_SMS).variant());
+            assertTrue(v.sharedBytes() <= 227 * 1024, v + " fits one block's shared memory");
+        }
+        System.setProperty(WgmmaTuning.VARIANT_PROPERTY, "n64_s2_w0");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, WgmmaTuning::reset);
+        assertTrue(e.getMessage().contains("not built"), e.getMessage());
+        // The defaults per tile width are built variants.
+        WgmmaTuning.use(WgmmaTuning.Setting.AUTO);
+        assertEquals(autoVariant(OwnTensorCoreGemm.DEFAULT_N256), OwnTensorCoreGemm.plan(8192, 8192, 8192, 1, H200_SMS).variant().suffix());
+        assertEquals(autoVariant(OwnTensorCoreGemm.DEFAULT_N128), OwnTensorCoreGemm.plan(1024, 1024, 2048, 1, H200_SMS).variant().suffix());
+        if (!OwnTensorCoreGemm.DEFAULT_FP8.equals("auto")) {
+            assertEquals(OwnTensorCoreGemm.DEFAULT_FP8, OwnTensorCoreGemm.plan(8192, 8192, 8192, 1, H200_SMS, true).variant().suffix());
+        }
     }
 }
