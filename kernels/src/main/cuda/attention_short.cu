@@ -8,6 +8,7 @@
 // Entry points, dt in {f32, bf16}, HD in {32, 64}; dynamic shared memory sized by the host
 // (CudaAttention#shortForwardSharedBytes / #shortBackwardSharedBytes, same formulas as below):
 //   attention_short_fwd_<dt>_<HD>(q, k, v, pad, out, lse, args, causal, scale, vec, qChunks)
+//   attention_short_fwd_<dt>_<HD>_capped64(...)  the forward under __launch_bounds__(128, 8)
 //   attention_short_bwd_<dt>_<HD>(q, k, v, pad, out, gout, lse, gq, gk, gv, args, causal, scale, vec)
 // vec bit 0: every row of q, k, v starts 16-byte aligned, so K, V and Q tiles load as 16-byte vectors;
 // bit 1 (forward): every row of out starts 4-element aligned, so a thread stores its 4 dims as one vector.
@@ -494,6 +495,20 @@ __device__ void attention_short_bwd(const typename Dt<Tag>::storage* __restrict_
         Dt<Tag>::storage* gk, Dt<Tag>::storage* gv, AttnArgs a, int causal, float scale, int vec) {                            \
         attention_short_bwd<Tag, HD>(q, k, v, pad, out, gout, lse, gq, gk, gv, a, causal, scale, vec);                         \
     }
+
+// The same forwards held to 64 registers (8 blocks of 128 threads per multiprocessor instead of 7, a few
+// bytes spilled to L1): CudaAttention picks these under AttentionTuning's shortFwdRegs=capped64.
+#define ATTENTION_SHORT_FWD_CAPPED(SUF, Tag, HD)                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 8) attention_short_fwd_##SUF##_##HD##_capped64(                         \
+        const Dt<Tag>::storage* q, const Dt<Tag>::storage* k, const Dt<Tag>::storage* v, const float* pad,                    \
+        Dt<Tag>::storage* out, float* lse, AttnArgs a, int causal, float scale, int vec, long long qChunks) {                 \
+        attention_short_fwd<Tag, HD>(q, k, v, pad, out, lse, a, causal, scale, vec, qChunks);                                  \
+    }
+
+ATTENTION_SHORT_FWD_CAPPED(f32, float, 32)
+ATTENTION_SHORT_FWD_CAPPED(f32, float, 64)
+ATTENTION_SHORT_FWD_CAPPED(bf16, bf16_t, 32)
+ATTENTION_SHORT_FWD_CAPPED(bf16, bf16_t, 64)
 
 ATTENTION_SHORT_ENTRIES(f32, float, 32)
 ATTENTION_SHORT_ENTRIES(f32, float, 64)

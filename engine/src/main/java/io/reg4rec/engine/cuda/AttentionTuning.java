@@ -15,6 +15,9 @@ import java.util.Locale;
  *     the short forward (8 threads, 4 query rows each): covering min(Tq, 64) rows rounded up to a
  *     multiple of 4 groups (whole warps), exactly (Tq 50: 13 groups, 52 rows instead of 64), or
  *     exactly for half the rows (two blocks per (b, h) and query range: more, smaller blocks).
+ * <li>{@code -Dreg4rec.attention.shortFwdRegs=free|capped64} (default free): the short forward
+ *     compiled without a register cap (72 registers: 7 blocks of 128 threads per multiprocessor) or
+ *     held to 64 (8 blocks; a few bytes spill to L1).
  * </ul>
  */
 public final class AttentionTuning {
@@ -22,19 +25,24 @@ public final class AttentionTuning {
 
     public enum ShortGroups { ROUND4, EXACT, HALF }
 
+    public enum ShortFwdRegs { FREE, CAPPED64 }
+
     public static final String BF16_SHORT_PROPERTY = "reg4rec.attention.bf16Short";
     public static final String SHORT_GROUPS_PROPERTY = "reg4rec.attention.shortGroups";
+    public static final String SHORT_FWD_REGS_PROPERTY = "reg4rec.attention.shortFwdRegs";
 
-    /** One combination of the settings, named as on the command line, e.g. "bf16Short=mma,shortGroups=round4". */
-    public record Setting(Bf16Short bf16Short, ShortGroups shortGroups) {
+    /** One combination of the settings, named as on the command line, e.g. "bf16Short=mma,shortGroups=round4,shortFwdRegs=free". */
+    public record Setting(Bf16Short bf16Short, ShortGroups shortGroups, ShortFwdRegs shortFwdRegs) {
         public String name() {
-            return "bf16Short=" + bf16Short.name().toLowerCase(Locale.ROOT) + ",shortGroups=" + shortGroups.name().toLowerCase(Locale.ROOT);
+            return "bf16Short=" + bf16Short.name().toLowerCase(Locale.ROOT) + ",shortGroups=" + shortGroups.name().toLowerCase(Locale.ROOT)
+                    + ",shortFwdRegs=" + shortFwdRegs.name().toLowerCase(Locale.ROOT);
         }
     }
 
     private static volatile Setting current = new Setting(
             parse(Bf16Short.class, BF16_SHORT_PROPERTY, Bf16Short.SHORT),
-            parse(ShortGroups.class, SHORT_GROUPS_PROPERTY, ShortGroups.ROUND4));
+            parse(ShortGroups.class, SHORT_GROUPS_PROPERTY, ShortGroups.ROUND4),
+            parse(ShortFwdRegs.class, SHORT_FWD_REGS_PROPERTY, ShortFwdRegs.FREE));
 
     private AttentionTuning() {}
 
@@ -62,15 +70,23 @@ public final class AttentionTuning {
         Setting base = current;
         java.util.List<Setting> all = new java.util.ArrayList<>();
         all.add(base);
-        for (Bf16Short b : Bf16Short.values()) if (b != base.bf16Short()) all.add(new Setting(b, base.shortGroups()));
-        for (ShortGroups g : ShortGroups.values()) if (g != base.shortGroups()) all.add(new Setting(base.bf16Short(), g));
+        for (Bf16Short b : Bf16Short.values()) if (b != base.bf16Short()) all.add(new Setting(b, base.shortGroups(), base.shortFwdRegs()));
+        for (ShortGroups g : ShortGroups.values()) if (g != base.shortGroups()) all.add(new Setting(base.bf16Short(), g, base.shortFwdRegs()));
+        for (ShortFwdRegs r : ShortFwdRegs.values()) {
+            if (r == base.shortFwdRegs()) continue;
+            all.add(new Setting(base.bf16Short(), base.shortGroups(), r));
+            // fewer threads per block and fewer registers may combine: time them together too
+            for (ShortGroups g : ShortGroups.values()) if (g != base.shortGroups()) all.add(new Setting(base.bf16Short(), g, r));
+        }
         return all;
     }
 
     /** Every combination, for tests. */
     public static java.util.List<Setting> all() {
         java.util.List<Setting> all = new java.util.ArrayList<>();
-        for (Bf16Short b : Bf16Short.values()) for (ShortGroups g : ShortGroups.values()) all.add(new Setting(b, g));
+        for (Bf16Short b : Bf16Short.values())
+            for (ShortGroups g : ShortGroups.values())
+                for (ShortFwdRegs r : ShortFwdRegs.values()) all.add(new Setting(b, g, r));
         return all;
     }
 }

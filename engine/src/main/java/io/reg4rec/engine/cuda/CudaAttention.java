@@ -227,7 +227,8 @@ final class CudaAttention {
             if (shortKeys(hd, k.size(2)) && !bf16ByMma) {
                 int groups = shortForwardGroups(tq, tuning.shortGroups()), bytes = shortForwardSharedBytes(hd, k.size(2), groups);
                 long chunks = (tq + 4L * groups - 1) / (4L * groups);
-                String name = "attention_short_fwd_" + variant;
+                String name = "attention_short_fwd_" + variant
+                        + (tuning.shortFwdRegs() == AttentionTuning.ShortFwdRegs.CAPPED64 ? "_capped64" : "");
                 allowSharedMemory(name, bytes);
                 cuda.kernel("attention_short", name)
                         .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask))
