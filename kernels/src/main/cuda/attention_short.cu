@@ -8,11 +8,13 @@
 // Entry points, dt in {f32, bf16}, HD in {32, 64}; dynamic shared memory sized by the host
 // (CudaAttention#shortForwardSharedBytes / #shortBackwardSharedBytes, same formulas as below):
 //   attention_short_fwd_<dt>_<HD>(q, k, v, pad, out, lse, args, causal, scale, vec, qChunks)
+//   attention_short_fwd_<dt>_<HD>_capped64(...)  the forward under __launch_bounds__(128, 8)
 //   attention_short_bwd_<dt>_<HD>(q, k, v, pad, out, gout, lse, gq, gk, gv, args, causal, scale, vec)
-// vec != 0: every row of q, k, v starts 16-byte aligned, so K, V and Q tiles load as 16-byte vectors.
+// vec bit 0: every row of q, k, v starts 16-byte aligned, so K, V and Q tiles load as 16-byte vectors;
+// bit 1 (forward): every row of out starts 4-element aligned, so a thread stores its 4 dims as one vector.
 //
-// Threads. A block has 8 G threads (G a multiple of 4, at most 16); thread t is (group t / 8,
-// sub t % 8). Keys are padded to TKP = Tk rounded up to 8 (zero rows, masked). Shared-memory
+// Threads. A block has 8 G threads (G at most 16; a multiple of 4 in the backward, any count in the
+// forward, whose shuffles stay within a group's 8 lanes); thread t is (group t / 8, sub t % 8). Keys are padded to TKP = Tk rounded up to 8 (zero rows, masked). Shared-memory
 // rows are padded to HD + 4 and TKP + 4 floats so the float4 reads below are free of bank conflicts.
 //   Scores (S = Q K^T, and dP = dO V^T in the backward): thread (g, sub) owns rows g + G ii and
 //   keys sub + 8 jj (jj < TKP / 8); per 4 dims it reads one float4 per row and per key. Row
@@ -83,12 +85,12 @@ __device__ __forceinline__ void short_load_rows(float* __restrict__ sh, const ty
                     *reinterpret_cast<float4*>(dst) = make_float4(__uint_as_float(x[u].x), __uint_as_float(x[u].y),
                                                                   __uint_as_float(x[u].z), __uint_as_float(x[u].w));
                 } else {
-                    const uint32_t w[4] = {x[u].x, x[u].y, x[u].z, x[u].w};
-#pragma unroll
-                    for (int e = 0; e < 4; e++) {
-                        dst[2 * e] = Dt<Tag>::load((S)(w[e] & 0xFFFFu));
-                        dst[2 * e + 1] = Dt<Tag>::load((S)(w[e] >> 16));
-                    }
+                    // bf16 -> fp32 is a 16-bit shift; two float4 stores per 8 elements: with rows of HD + 4 floats,
+                    // each quarter-warp phase of a 16-byte store touches 32 distinct banks (scalar stores were 4-way conflicted)
+                    *reinterpret_cast<float4*>(dst) = make_float4(__uint_as_float(x[u].x << 16), __uint_as_float(x[u].x & 0xFFFF0000u),
+                                                                  __uint_as_float(x[u].y << 16), __uint_as_float(x[u].y & 0xFFFF0000u));
+                    *reinterpret_cast<float4*>(dst + 4) = make_float4(__uint_as_float(x[u].z << 16), __uint_as_float(x[u].z & 0xFFFF0000u),
+                                                                      __uint_as_float(x[u].w << 16), __uint_as_float(x[u].w & 0xFFFF0000u));
                 }
             }
         }
@@ -108,6 +110,24 @@ __device__ __forceinline__ void short_load_rows(float* __restrict__ sh, const ty
             }
         }
     }
+}
+
+// Max / sum over the 8 lanes of this thread's group only (mask of its own 8 lanes), so a block whose thread
+// count is not a multiple of 32 (any group count in the forward) never names a lane that does not exist.
+__device__ __forceinline__ unsigned group_mask() { return 0xFFu << (threadIdx.x & 24); }
+
+__device__ __forceinline__ float group_max(float v) {
+    const unsigned m = group_mask();
+#pragma unroll
+    for (int o = 1; o < 8; o <<= 1) v = fmaxf(v, __shfl_xor_sync(m, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float group_sum(float v) {
+    const unsigned m = group_mask();
+#pragma unroll
+    for (int o = 1; o < 8; o <<= 1) v += __shfl_xor_sync(m, v, o);
+    return v;
 }
 
 template <int N>
@@ -162,6 +182,24 @@ __device__ __forceinline__ void short_store_row(typename Dt<Tag>::storage* row, 
         for (int e = 0; e < 4; e++) row[4 * (sub + 8 * c) + e] = Dt<Tag>::store(r[4 * c + e] * factor);
 }
 
+// Same as short_store_row with one 16-byte (fp32) or 8-byte (bf16) store per 4 dims: the row must be 4-element aligned.
+template <typename Tag, int HD>
+__device__ __forceinline__ void short_store_row_vec(typename Dt<Tag>::storage* row, const float* r, int sub) {
+    typedef typename Dt<Tag>::storage S;
+#pragma unroll
+    for (int c = 0; c < ShortTile<HD>::DC; c++) {
+        S* dst = row + 4 * (sub + 8 * c);
+        if constexpr (sizeof(S) == 4) {
+            *reinterpret_cast<float4*>(dst) = make_float4(r[4 * c], r[4 * c + 1], r[4 * c + 2], r[4 * c + 3]);
+        } else {
+            uint2 w;
+            w.x = (uint32_t)Dt<Tag>::store(r[4 * c]) | ((uint32_t)Dt<Tag>::store(r[4 * c + 1]) << 16);
+            w.y = (uint32_t)Dt<Tag>::store(r[4 * c + 2]) | ((uint32_t)Dt<Tag>::store(r[4 * c + 3]) << 16);
+            *reinterpret_cast<uint2*>(dst) = w;
+        }
+    }
+}
+
 // ---------------------------------------------------------------- forward
 
 template <typename Tag, int HD>
@@ -188,9 +226,10 @@ __device__ void attention_short_fwd(const typename Dt<Tag>::storage* __restrict_
     float* vs = smem + (qkSize > pSize ? qkSize : pSize);   // [tkp][LDH]
     float* kb = vs + tkp * LDH;                             // [tkp]
 
-    short_load_rows<Tag, HD>(qs, q + b * a.q[0] + h * a.q[1], a.q[2], i0, a.tq, R, vec);
-    short_load_rows<Tag, HD>(ks, k + b * a.k[0] + h * a.k[1], a.k[2], 0, a.tk, tkp, vec);
-    short_load_rows<Tag, HD>(vs, v + b * a.v[0] + h * a.v[1], a.v[2], 0, a.tk, tkp, vec);
+    const bool vecIn = (vec & 1) != 0, vecOut = (vec & 2) != 0;
+    short_load_rows<Tag, HD>(qs, q + b * a.q[0] + h * a.q[1], a.q[2], i0, a.tq, R, vecIn);
+    short_load_rows<Tag, HD>(ks, k + b * a.k[0] + h * a.k[1], a.k[2], 0, a.tk, tkp, vecIn);
+    short_load_rows<Tag, HD>(vs, v + b * a.v[0] + h * a.v[1], a.v[2], 0, a.tk, tkp, vecIn);
     for (int j = threadIdx.x; j < tkp; j += blockDim.x) kb[j] = key_bias(pad, a, b, j);
     __syncthreads();
 
@@ -231,7 +270,7 @@ __device__ void attention_short_fwd(const typename Dt<Tag>::storage* __restrict_
             s[ii][jj] = x;
             m = fmaxf(m, x);
         }
-        m = sub_max<8>(m);
+        m = group_max(m);
         float l = 0.f;
 #pragma unroll
         for (int jj = 0; jj < 8; jj++) {
@@ -240,7 +279,7 @@ __device__ void attention_short_fwd(const typename Dt<Tag>::storage* __restrict_
             s[ii][jj] = p;
             l += p;
         }
-        l = sub_sum<8>(l);
+        l = group_sum(l);
         const float inv = l > 0.f ? 1.f / l : 0.f;
 #pragma unroll
         for (int jj = 0; jj < 8; jj++)
@@ -258,7 +297,11 @@ __device__ void attention_short_fwd(const typename Dt<Tag>::storage* __restrict_
 #pragma unroll
     for (int ii = 0; ii < RI; ii++) {
         const long long i = i0 + g + G * ii;
-        if (ii < nii && i < a.tq) short_store_row<Tag, HD>(out + b * a.o[0] + h * a.o[1] + i * a.o[2], o[ii], sub, 1.f);
+        if (ii < nii && i < a.tq) {
+            typename Dt<Tag>::storage* row = out + b * a.o[0] + h * a.o[1] + i * a.o[2];
+            if (vecOut) short_store_row_vec<Tag, HD>(row, o[ii], sub);
+            else short_store_row<Tag, HD>(row, o[ii], sub, 1.f);
+        }
     }
 }
 
@@ -452,6 +495,20 @@ __device__ void attention_short_bwd(const typename Dt<Tag>::storage* __restrict_
         Dt<Tag>::storage* gk, Dt<Tag>::storage* gv, AttnArgs a, int causal, float scale, int vec) {                            \
         attention_short_bwd<Tag, HD>(q, k, v, pad, out, gout, lse, gq, gk, gv, a, causal, scale, vec);                         \
     }
+
+// The same forwards held to 64 registers (8 blocks of 128 threads per multiprocessor instead of 7, a few
+// bytes spilled to L1): CudaAttention picks these under AttentionTuning's shortFwdRegs=capped64.
+#define ATTENTION_SHORT_FWD_CAPPED(SUF, Tag, HD)                                                                               \
+    extern "C" __global__ void __launch_bounds__(128, 8) attention_short_fwd_##SUF##_##HD##_capped64(                         \
+        const Dt<Tag>::storage* q, const Dt<Tag>::storage* k, const Dt<Tag>::storage* v, const float* pad,                    \
+        Dt<Tag>::storage* out, float* lse, AttnArgs a, int causal, float scale, int vec, long long qChunks) {                 \
+        attention_short_fwd<Tag, HD>(q, k, v, pad, out, lse, a, causal, scale, vec, qChunks);                                  \
+    }
+
+ATTENTION_SHORT_FWD_CAPPED(f32, float, 32)
+ATTENTION_SHORT_FWD_CAPPED(f32, float, 64)
+ATTENTION_SHORT_FWD_CAPPED(bf16, bf16_t, 32)
+ATTENTION_SHORT_FWD_CAPPED(bf16, bf16_t, 64)
 
 ATTENTION_SHORT_ENTRIES(f32, float, 32)
 ATTENTION_SHORT_ENTRIES(f32, float, 64)

@@ -18,6 +18,7 @@ import jcuda.driver.CUdeviceptr;
  *     blocks too, with a combine pass, when B*H is small: {@link #decodeSplits});
  * <li>1 <= Tk <= {@link #SHORT_MAX_KEYS} and head dim 32 or 64 (the model's shapes):
  *     attention_short.cu (K and V of a (b, h) whole in shared memory, exact softmax);
+ *     BF16 goes to rule 3 instead when {@link AttentionTuning} says {@code bf16Short=mma};
  * <li>BF16 with 16-byte aligned rows ({@link #mmaAligned}): attention_mma.cu's tensor-core forward;
  * <li>otherwise attention.cu's tiled SIMT forward, R query rows per block (R the next power of two
  *     of Tq, capped at 64; 32 for head dim 128).
@@ -95,7 +96,17 @@ final class CudaAttention {
 
     /** Thread groups (8 threads each) of the short forward: a multiple of 4, at most 16; a block covers 4 per group query rows. */
     static int shortForwardGroups(int tq) {
-        return roundUp((Math.min(tq, 64) + 3) / 4, 4);
+        return shortForwardGroups(tq, AttentionTuning.ShortGroups.ROUND4);
+    }
+
+    /** Thread groups of the short forward under the given {@link AttentionTuning.ShortGroups} rule (1 to 16). */
+    static int shortForwardGroups(int tq, AttentionTuning.ShortGroups rule) {
+        int rows = Math.min(tq, 64);
+        return switch (rule) {
+            case ROUND4 -> roundUp((rows + 3) / 4, 4);
+            case EXACT -> Math.max(1, (rows + 3) / 4);
+            case HALF -> Math.max(1, ((rows + 1) / 2 + 3) / 4);
+        };
     }
 
     /** Thread groups of the short backward: 4 keys per group (all Tk keys), 2 query rows per group per chunk. */
@@ -211,14 +222,17 @@ final class CudaAttention {
                         .launch(cuda.stream(), bh, DECODE_THREADS);
                 return;
             }
-            if (shortKeys(hd, k.size(2))) {
-                int groups = shortForwardGroups(tq), bytes = shortForwardSharedBytes(hd, k.size(2), groups);
+            AttentionTuning.Setting tuning = AttentionTuning.current();
+            boolean bf16ByMma = q.dtype() == DType.BF16 && tuning.bf16Short() == AttentionTuning.Bf16Short.MMA && mmaAligned(q, k, v);
+            if (shortKeys(hd, k.size(2)) && !bf16ByMma) {
+                int groups = shortForwardGroups(tq, tuning.shortGroups()), bytes = shortForwardSharedBytes(hd, k.size(2), groups);
                 long chunks = (tq + 4L * groups - 1) / (4L * groups);
-                String name = "attention_short_fwd_" + variant;
+                String name = "attention_short_fwd_" + variant
+                        + (tuning.shortFwdRegs() == AttentionTuning.ShortFwdRegs.CAPPED64 ? "_capped64" : "");
                 allowSharedMemory(name, bytes);
                 cuda.kernel("attention_short", name)
                         .ptr(cuda.pointer(q)).ptr(cuda.pointer(k)).ptr(cuda.pointer(v)).ptr(maskPointer(mask))
-                        .ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i32(shortVectorLoads(q, k, v) ? 1 : 0).i64(chunks)
+                        .ptr(cuda.pointer(out)).ptr(cuda.pointer(logSumExp)).struct(a).i32(causal ? 1 : 0).f32((float) scale).i32((shortVectorLoads(q, k, v) ? 1 : 0) | (rowsAligned(4, out) ? 2 : 0)).i64(chunks)
                         .launch(cuda.stream(), bh * chunks, 1, 8 * groups, 1, bytes);
                 return;
             }

@@ -151,6 +151,54 @@ class CudaAttentionTest {
         }
     }
 
+    /**
+     * Every {@link AttentionTuning} combination (the BF16 short-key forward on attention_short.cu or the
+     * tensor cores; the short forward's group counts round4 / exact / half; its register cap) at the short-key shapes:
+     * group counts that are not a multiple of 4 (exact: 13 groups for 50 queries, 3 for 9, 2 for 5),
+     * several chunks per (b, h) (half, and 65 queries), causal, padded, both head dims.
+     */
+    @Test
+    void everyTuningVariantAtTheShortKeyShapes() {
+        assumeGpu();
+        AttentionTuning.Setting before = AttentionTuning.current();
+        try {
+            long seed = 5000;
+            for (AttentionTuning.Setting setting : AttentionTuning.all()) {
+                AttentionTuning.set(setting);
+                for (DType t : new DType[]{DType.F32, DType.BF16}) {
+                    for (int hd : new int[]{32, 64}) {
+                        try {
+                            compareShape(t, 3, 2, 50, 50, hd, false, true, seed += 10);
+                            compareShape(t, 3, 2, 9, 50, hd, false, true, seed += 10);
+                            compareShape(t, 2, 2, 65, 64, hd, true, true, seed += 10);
+                            if (hd == 64) continue;  // the rest at head dim 32 only: the test stays short over 12 settings
+                            compareShape(t, 3, 2, 50, 50, hd, true, true, seed += 10);
+                            compareShape(t, 3, 2, 9, 9, hd, true, true, seed += 10);
+                            compareShape(t, 2, 1, 5, 64, hd, false, false, seed += 10);
+                            compareShape(t, 1, 3, 63, 63, hd, false, true, seed += 10);
+                            compareShape(t, 2, 1, 17, 33, hd, true, false, seed += 10);
+                        } catch (AssertionError e) {
+                            throw new AssertionError(setting.name() + ": " + e.getMessage(), e);
+                        }
+                    }
+                }
+            }
+        } finally {
+            AttentionTuning.set(before);
+        }
+    }
+
+    @Test
+    void shortForwardGroupRules() {
+        assertEquals(16, CudaAttention.shortForwardGroups(50, AttentionTuning.ShortGroups.ROUND4));
+        assertEquals(13, CudaAttention.shortForwardGroups(50, AttentionTuning.ShortGroups.EXACT));
+        assertEquals(7, CudaAttention.shortForwardGroups(50, AttentionTuning.ShortGroups.HALF));
+        assertEquals(16, CudaAttention.shortForwardGroups(200, AttentionTuning.ShortGroups.EXACT));
+        assertEquals(8, CudaAttention.shortForwardGroups(200, AttentionTuning.ShortGroups.HALF));
+        assertEquals(1, CudaAttention.shortForwardGroups(5, AttentionTuning.ShortGroups.HALF));
+        assertEquals(4, CudaAttention.shortForwardGroups(5, AttentionTuning.ShortGroups.ROUND4));
+    }
+
     @Test
     void decodeAgainstSlicesOfAKeyValueCache() {
         assumeGpu();
