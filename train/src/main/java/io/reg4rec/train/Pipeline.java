@@ -20,6 +20,7 @@ import io.reg4rec.train.rec.Reg4RecTrainer;
 import io.reg4rec.train.rec.RunSettings;
 import io.reg4rec.train.rec.SasRecTrainer;
 import io.reg4rec.train.rec.TigerTrainer;
+import io.reg4rec.train.rec.TrainConfig;
 import io.reg4rec.train.rec.TrainingLoop;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -59,7 +60,9 @@ public final class Pipeline implements Callable<Integer> {
     @Mixin
     TrainingOptions options = new TrainingOptions();
 
-    @Option(names = "--baselines", paramLabel = "LIST", split = ",", description = "also train and test these: sasrec, tiger (comma-separated)")
+    @Option(names = "--baselines", paramLabel = "LIST", split = ",",
+            description = "also train and test these (comma-separated): sasrec (same width, 2 blocks, batches of a quarter as many sequences),"
+                    + " tiger (RQ-VAE tokens with the same M and D, the same body in fixed order, trie-constrained beam search)")
     List<String> baselines = new ArrayList<>();
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/pipeline", description = "output folder (default: ${DEFAULT-VALUE})")
@@ -114,7 +117,10 @@ public final class Pipeline implements Callable<Integer> {
 
         if (wanted.contains("sasrec")) {
             try (SasRec model = RecPipeline.sasrecModel(device, settings, stage.dataset.numItems(), options.seed)) {
-                RecPipeline.ModelResult r = RecPipeline.trainAndTest(new SasRecTrainer(model, stage.split), stage.split, settings.train(),
+                // a SASRec unit is a whole training sequence (a prediction at every position), so a quarter of the batch
+                // gives a comparable number of predictions per step and four times the steps per epoch
+                TrainConfig sasrecTrain = settings.train().withBatchSize(Math.max(16, settings.train().batchSize() / 4));
+                RecPipeline.ModelResult r = RecPipeline.trainAndTest(new SasRecTrainer(model, stage.split), stage.split, sasrecTrain,
                         out.resolve("sasrec"), null, log, !options.noProgress);
                 rows.add(new Row("SASRec", r.test(), r.training(), r.training().seconds()));
             }
@@ -228,8 +234,9 @@ public final class Pipeline implements Callable<Integer> {
             int[] categories = Catalogs.denseCategories(dataset);
             ItemCatalog catalog = Catalogs.catalog(tokens.tokens(), categories, settings.codewords());
             Reg4RecModel model = RecPipeline.reg4recModel(device, settings, catalog, options.seed);
-            RecPipeline.writeRun(out, dataset, model.config(), categories, tokens.tokens(), settings.reg4rec());
-            return new Reg4RecStage(dataset, split, features, tokens, categories, Catalogs.trainingPopularity(split), model, settings, out, log);
+            double[] popularity = Catalogs.trainingPopularity(split);
+            RecPipeline.writeRun(out, dataset, model.config(), categories, popularity, tokens.tokens(), settings.reg4rec());
+            return new Reg4RecStage(dataset, split, features, tokens, categories, popularity, model, settings, out, log);
         }
 
         RecPipeline.ModelResult trainAndTest(Path resume, boolean progress) throws IOException {

@@ -109,11 +109,11 @@ public final class RecPipeline {
     // ---------------------------------------------------------------- run folder
 
     /** What a run folder says about the trained REG4Rec model. */
-    public record RunInfo(String dataset, int numItems, Reg4RecConfig config, int[] categories, int beamWidth, int maxMismatches) {}
+    public record RunInfo(String dataset, int numItems, Reg4RecConfig config, int[] categories, double[] popularity, int beamWidth, int maxMismatches) {}
 
     /** Writes run.json and tokens.txt into dir (each atomically). */
-    public static void writeRun(Path dir, Dataset dataset, Reg4RecConfig config, int[] denseCategories, int[][] tokens, Reg4RecTrainer.Options options)
-            throws IOException {
+    public static void writeRun(Path dir, Dataset dataset, Reg4RecConfig config, int[] denseCategories, double[] popularity, int[][] tokens,
+                                Reg4RecTrainer.Options options) throws IOException {
         Files.createDirectories(dir);
         ObjectNode n = JSON.createObjectNode();
         n.put("dataset", dataset.name()).put("numItems", dataset.numItems());
@@ -121,6 +121,8 @@ public final class RecPipeline {
         n.put("beamWidth", options.beamWidth()).put("maxMismatches", options.maxMismatches());
         ArrayNode cats = n.putArray("categories");
         for (int c : denseCategories) cats.add(c);
+        ArrayNode pop = n.putArray("popularity");
+        for (double p : popularity) pop.add((long) p);
         writeAtomically(dir.resolve(RUN_JSON), tmp -> Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n) + "\n", StandardCharsets.UTF_8));
         writeAtomically(dir.resolve(TOKENS), tmp -> TokenFiles.write(tmp, tokens));
     }
@@ -132,7 +134,9 @@ public final class RecPipeline {
         JsonNode n = JSON.readTree(file.toFile());
         int[] cats = new int[n.get("categories").size()];
         for (int i = 0; i < cats.length; i++) cats[i] = n.get("categories").get(i).asInt();
-        return new RunInfo(n.get("dataset").asText(), n.get("numItems").asInt(), JSON.treeToValue(n.get("config"), Reg4RecConfig.class), cats,
+        double[] pop = new double[n.get("popularity").size()];
+        for (int i = 0; i < pop.length; i++) pop[i] = n.get("popularity").get(i).asDouble();
+        return new RunInfo(n.get("dataset").asText(), n.get("numItems").asInt(), JSON.treeToValue(n.get("config"), Reg4RecConfig.class), cats, pop,
                 n.get("beamWidth").asInt(), n.get("maxMismatches").asInt());
     }
 
