@@ -9,6 +9,7 @@ import io.reg4rec.model.rec.Reg4RecModel;
 import io.reg4rec.model.rec.SasRec;
 import io.reg4rec.model.tokenizer.MpqTokenizer;
 import io.reg4rec.model.tokenizer.RqVaeTokenizer;
+import io.reg4rec.model.tokenizer.TokenFiles;
 import io.reg4rec.train.data.Dataset;
 import io.reg4rec.train.data.Datasets;
 import io.reg4rec.train.data.LeaveOneOut;
@@ -107,7 +108,7 @@ public final class Pipeline implements Callable<Integer> {
         PrintStream log = System.err;
         long start = System.nanoTime();
 
-        Reg4RecStage stage = Reg4RecStage.prepare(options, settings, device, out, log);
+        Reg4RecStage stage = Reg4RecStage.prepare(options, settings, device, out, log, resume);
         List<Row> rows = new ArrayList<>();
         PopularityRanker popularity = new PopularityRanker(stage.popularity);
         rows.add(new Row("Popularity", RecPipeline.test(popularity, null, stage.split, settings.maxHistory(), settings.train().evalBatch(), false), null, 0));
@@ -212,7 +213,13 @@ public final class Pipeline implements Callable<Integer> {
             this.log = log;
         }
 
-        static Reg4RecStage prepare(TrainingOptions options, RunSettings settings, Device device, Path out, PrintStream log) throws IOException {
+        /**
+         * Loads the data, builds features and MPQ tokens (or, when {@code resume} is a
+         * RUN/reg4rec/last.safetensors whose run folder holds tokens.txt, reuses those tokens: the
+         * checkpoint's weights belong to them, and a tokenizer retrained on a GPU need not give the
+         * same ones), builds the model and writes the run folder.
+         */
+        static Reg4RecStage prepare(TrainingOptions options, RunSettings settings, Device device, Path out, PrintStream log, Path resume) throws IOException {
             long t0 = System.nanoTime();
             Dataset dataset;
             try {
@@ -228,9 +235,24 @@ public final class Pipeline implements Callable<Integer> {
             log.printf(Locale.ROOT, "pipeline: %d item features in %.1f s; MPQ tokenizer, %d epochs ...%n", features[1].length, (System.nanoTime() - t0) / 1e9,
                     settings.tokenizerEpochs());
             Files.createDirectories(out);
-            RecPipeline.Tokens tokens = RecPipeline.tokenize(MpqTokenizer.KIND, features, settings.tokenizerConfig(device, options.seed, dataset.numItems()),
-                    out.resolve(RecPipeline.TOKENIZER), !options.noProgress);
-            log.println("pipeline: " + tokens.report());
+            Path resumeRun = resume == null ? null : resume.toAbsolutePath().getParent().getParent();
+            RecPipeline.Tokens tokens;
+            if (resumeRun != null && Files.isRegularFile(resumeRun.resolve(RecPipeline.TOKENS))) {
+                int[][] t = TokenFiles.read(resumeRun.resolve(RecPipeline.TOKENS));
+                if (t.length != dataset.numItems() + 1 || t[1].length != settings.codebooks()) {
+                    throw new LauncherSupport.UsageException("--resume: " + resumeRun.resolve(RecPipeline.TOKENS) + " holds " + (t.length - 1) + " items x "
+                            + t[1].length + " tokens, this run needs " + dataset.numItems() + " x " + settings.codebooks());
+                }
+                tokens = new RecPipeline.Tokens(t, null, 0);
+                if (!resumeRun.equals(out.toAbsolutePath().normalize()) && Files.isRegularFile(resumeRun.resolve(RecPipeline.TOKENIZER))) {
+                    Files.copy(resumeRun.resolve(RecPipeline.TOKENIZER), out.resolve(RecPipeline.TOKENIZER), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+                log.println("pipeline: MPQ tokens of the resumed run from " + resumeRun.resolve(RecPipeline.TOKENS));
+            } else {
+                tokens = RecPipeline.tokenize(MpqTokenizer.KIND, features, settings.tokenizerConfig(device, options.seed, dataset.numItems()),
+                        out.resolve(RecPipeline.TOKENIZER), !options.noProgress);
+                log.println("pipeline: " + tokens.report());
+            }
             int[] categories = Catalogs.denseCategories(dataset);
             ItemCatalog catalog = Catalogs.catalog(tokens.tokens(), categories, settings.codewords());
             Reg4RecModel model = RecPipeline.reg4recModel(device, settings, catalog, options.seed);
@@ -249,6 +271,7 @@ public final class Pipeline implements Callable<Integer> {
 
         static ObjectNode tokenizerJson(RecPipeline.Tokens t) {
             ObjectNode n = JSON.createObjectNode();
+            if (t.report() == null) return n.put("note", "tokens reused from the resumed run");
             n.put("reconLoss", t.report().reconLoss()).put("relativeReconLoss", t.report().relativeReconLoss())
                     .put("collisionRate", t.report().tokens().collisionRate()).put("distinctTokenSets", t.report().tokens().distinctTokenSets())
                     .put("minUtilisation", t.report().tokens().minUtilisation()).put("seconds", t.seconds());

@@ -33,7 +33,7 @@ public final class Pretrain implements Callable<Integer> {
     Path out;
 
     @Option(names = "--resume", paramLabel = "FILE",
-            description = "continue from a last.safetensors (same data, seed and sizes: the tokenizer is retrained deterministically on the CPU)")
+            description = "continue from RUN/reg4rec/last.safetensors (same data, seed and sizes); the MPQ tokens of RUN are reused")
     Path resume;
 
     public static void main(String[] args) {
@@ -49,7 +49,7 @@ public final class Pretrain implements Callable<Integer> {
         if (resume != null && !Files.isRegularFile(resume)) throw new LauncherSupport.UsageException("--resume " + resume + ": no such file");
         RunSettings settings = options.settings();
         Device device = LauncherSupport.chooseDevice(options.device);
-        try (Pipeline.Reg4RecStage stage = Pipeline.Reg4RecStage.prepare(options, settings, device, out, System.err)) {
+        try (Pipeline.Reg4RecStage stage = Pipeline.Reg4RecStage.prepare(options, settings, device, out, System.err, resume)) {
             Path dir = out.resolve(RecPipeline.REG4REC_DIR);
             TrainingLoop.Result r = new TrainingLoop(stage.trainer(), stage.split, settings.train(), dir, System.err, !options.noProgress).run(resume);
             System.out.printf(Locale.ROOT, "pretrain: %d epochs (%d steps) in %.1f s, best validation NDCG@10 %.4f at epoch %d%s; run folder %s%n",

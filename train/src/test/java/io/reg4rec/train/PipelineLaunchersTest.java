@@ -115,6 +115,8 @@ class PipelineLaunchersTest {
                 run.resolve("reg4rec").resolve(TrainingLoop.LAST).toString())));
         assertEquals(0, c.status(), c.stderr());
         assertTrue(c.stderr().contains("resumed from") && c.stderr().contains("epoch 3/3"), c.stderr());
+        assertTrue(c.stderr().contains("MPQ tokens of the resumed run"), "the checkpoint's own tokens are reused: " + c.stderr());
+        assertArrayEquals(Files.readAllBytes(run.resolve(RecPipeline.TOKENS)), Files.readAllBytes(tmp.resolve("run2").resolve(RecPipeline.TOKENS)));
         assertEquals(1, Files.readAllLines(tmp.resolve("run2").resolve("reg4rec").resolve(TrainingLoop.METRICS)).size(), "only epoch 3 was trained");
     }
 

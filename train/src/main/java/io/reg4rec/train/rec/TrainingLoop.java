@@ -44,7 +44,7 @@ public final class TrainingLoop {
             META_BEST_EPOCH = "train.best_epoch", META_BAD = "train.bad_epochs", META_SEED = "train.seed", META_DROPOUT = "dropout.";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** How a run ended. bestEpoch is 1-based (0: no validation improved on nothing, e.g. zero epochs). */
+    /** How a run ended. bestEpoch is 1-based (0 when no epoch was validated, e.g. zero epochs). */
     public record Result(int epochsDone, int bestEpoch, double bestValidationNdcg10, boolean stoppedEarly, long steps, double seconds,
                          RankingEvaluation.Result lastValidation) {}
 
@@ -168,15 +168,10 @@ public final class TrainingLoop {
                 }
                 if (config.patience() > 0 && badEpochs >= config.patience()) stoppedEarly = true;
             }
-            if (bestEpoch > 0) loadWeights(outDir.resolve(BEST), model, optimizer);
+            if (bestEpoch > 0) Checkpoint.load(outDir.resolve(BEST), model, optimizer);   // training is over: the moments may be overwritten too
             if (log != null && stoppedEarly) log.printf(Locale.ROOT, "%s: stopped early after epoch %d (%d epochs without a better validation N@10)%n", task.name(), epoch, config.patience());
             return new Result(epoch, bestEpoch, best, stoppedEarly, optimizer.steps(), (System.nanoTime() - started) / 1e9, lastValidation);
         }
-    }
-
-    /** Loads a checkpoint's model weights (into a scratch optimizer's moments, which the caller's run no longer needs). */
-    static void loadWeights(Path file, Module model, AdamW optimizerOfTheRun) throws IOException {
-        Checkpoint.load(file, model, optimizerOfTheRun);
     }
 
     /**
