@@ -107,12 +107,13 @@ public final class Evaluate implements Callable<Integer> {
             try (Progress bar = noProgress ? Progress.silent() : Progress.start(which, n, true)) {
                 r = RankingEvaluation.evaluate(which, evaluator, model, examples, evalBatch, users, bar::stepTo);
             }
-            System.out.printf(Locale.ROOT, "%s: %s, beam %d, d %d, on %s: %.0f users/s (%.1f s)%n", dataset.name(), r.metrics(), evaluator.beamWidth(),
-                    evaluator.maxMismatches(), chosen, r.usersPerSecond(), r.seconds());
+            System.out.printf(Locale.ROOT, "%s: %s, beam %d, d %d, on %s: %.0f users/s (%.1f s), mean list length %.2f%n", dataset.name(), r.metrics(),
+                    evaluator.beamWidth(), evaluator.maxMismatches(), chosen, r.usersPerSecond(), r.seconds(), r.meanListLength());
             if (out != null) {
                 ObjectNode n2 = JSON.createObjectNode().put("dataset", dataset.name()).put("split", which).put("users", r.metrics().users())
                         .put("beam", evaluator.beamWidth()).put("mismatches", evaluator.maxMismatches()).put("device", chosen.toString())
-                        .put("seed", seed).put("seconds", r.seconds()).put("usersPerSecond", r.usersPerSecond());
+                        .put("seed", seed).put("seconds", r.seconds()).put("usersPerSecond", r.usersPerSecond())
+                        .put("meanListLength", r.meanListLength());
                 r.metrics().summary().forEach(n2::put);
                 RecPipeline.writeAtomically(out, tmp -> Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n2) + "\n", StandardCharsets.UTF_8));
             }

@@ -21,7 +21,8 @@ public final class RankingEvaluation {
     public static final int TOP_K = 10;
 
     /** Metrics of one split and how fast it was ranked. */
-    public record Result(RankingMetrics metrics, double seconds) {
+    /** @param meanListLength mean length of the ranked lists (below TOP_K when a ranker retrieved fewer items) */
+    public record Result(RankingMetrics metrics, double seconds, double meanListLength) {
         public double usersPerSecond() { return metrics.users() / Math.max(seconds, 1e-9); }
     }
 
@@ -39,6 +40,7 @@ public final class RankingEvaluation {
         boolean wasTraining = module != null && module.isTraining();
         if (module != null) module.eval();
         long start = System.nanoTime();
+        long listItems = 0;
         try (NoGrad ignored = NoGrad.enter()) {
             // users in order of history length, so a batch pads its histories little (the metrics are means: order does not matter)
             Integer[] byLength = new Integer[users];
@@ -53,12 +55,15 @@ public final class RankingEvaluation {
                     ranked = ranker.rank(histories, TOP_K);
                 }
                 if (ranked.length != to - from) throw new IllegalStateException("RankingEvaluation: ranker returned " + ranked.length + " lists for " + (to - from) + " histories");
-                for (int i = from; i < to; i++) metrics.add(ranked[i - from], examples.targets()[byLength[i]]);
+                for (int i = from; i < to; i++) {
+                    metrics.add(ranked[i - from], examples.targets()[byLength[i]]);
+                    listItems += Math.min(TOP_K, ranked[i - from].length);
+                }
                 if (progress != null) progress.accept(to);
             }
         } finally {
             if (wasTraining) module.train();
         }
-        return new Result(metrics, (System.nanoTime() - start) / 1e9);
+        return new Result(metrics, (System.nanoTime() - start) / 1e9, users == 0 ? 0 : (double) listItems / users);
     }
 }

@@ -158,6 +158,7 @@ public final class TrainingLoop {
                 ObjectNode v = line.putObject("validation");
                 val.metrics().summary().forEach(v::put);
                 line.put("validation_users", val.metrics().users()).put("validation_users_per_s", val.usersPerSecond())
+                        .put("validation_mean_list_length", val.meanListLength())
                         .put("train_seconds", trainSeconds).put("validation_seconds", val.seconds()).put("best", improved);
                 appendLine(outDir.resolve(METRICS), line.toString());
                 if (log != null) {
