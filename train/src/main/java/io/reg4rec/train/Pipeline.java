@@ -49,11 +49,14 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "pipeline", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Features -> MPQ tokenizer -> REG4Rec pre-training -> test metrics (+ baselines); prints a table, writes OUT/results.json.",
-                "Without --data it runs on the embedded synthetic dataset (2,000 users, 1,000 items) with the small preset",
-                "(M=4, D=64, width 64, FFN 256, 5 epochs validated on 500 users, tokenizer 30 epochs): 2-3 minutes on 2 CPU cores.",
+                "",
+                "Without --data: the embedded synthetic dataset (2,000 users, 1,000 items) with the small preset (M=4, D=64, width 64, FFN 256, "
+                        + "5 epochs validated on 500 users, tokenizer 30 epochs): 2-3 minutes on 2 CPU cores.",
                 "With --data: the paper's sizes (M=8, D=300, width 128, FFN 640, 1 encoder + 2 decoder layers), 30 epochs, patience 5.",
-                "Outputs in OUT: run.json, tokens.txt, tokenizer.safetensors, reg4rec/{metrics.jsonl,last,best.safetensors},",
-                "per baseline a folder, results.json. stderr: progress and per-epoch lines; stdout: the final table."})
+                "",
+                "Outputs in OUT: run.json, tokens.txt, tokenizer.safetensors, reg4rec/ (metrics.jsonl, last.safetensors, best.safetensors), "
+                        + "a folder per baseline, results.json. stderr: progress and per-epoch lines; stdout: the final table.",
+                ""})
 public final class Pipeline implements Callable<Integer> {
     static final String RESULTS = "results.json";
     /** SASRec's epoch budget relative to --epochs: measured on the synthetic default, it needs about 20 epochs where REG4Rec needs 5. */
