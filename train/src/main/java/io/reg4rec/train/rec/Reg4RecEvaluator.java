@@ -1,0 +1,79 @@
+package io.reg4rec.train.rec;
+
+import io.reg4rec.model.rec.CrssDecoder;
+import io.reg4rec.model.rec.DecodedPath;
+import io.reg4rec.model.rec.Reg4RecModel;
+import io.reg4rec.model.rec.RelaxedRetrieval;
+
+import java.util.List;
+
+/**
+ * REG4Rec's ranking (SPEC sections 3, 4, 9): CRSS beam search over a batch of users (beams holding
+ * the same token set in different orders merged, scores combined by log-sum-exp), then relaxed
+ * retrieval of each user's beams, best first: items matching a beam on at least M - d codebooks,
+ * exact matches first, ties by training popularity; short lists are filled at d + 1, d + 2, ... History items are not excluded
+ * ({@link RankingEvaluation} says why). Use {@link RankingEvaluation} for metrics; one instance per
+ * thread (relaxed retrieval keeps scratch arrays).
+ */
+public final class Reg4RecEvaluator implements Ranker {
+    /** Defaults: beam width 20, d = 1 mismatch allowed. */
+    public static final int DEFAULT_BEAM = 20, DEFAULT_MISMATCHES = 1;
+
+    private final Reg4RecModel model;
+    private final CrssDecoder decoder;
+    private final RelaxedRetrieval retrieval;
+    private final int beamWidth;
+    private final int maxMismatches;
+
+    /** @param itemPrior tie-break score per item id (e.g. {@link Catalogs#trainingPopularity}), null for item id order */
+    public Reg4RecEvaluator(Reg4RecModel model, int beamWidth, int maxMismatches, double[] itemPrior) {
+        if (beamWidth < 1) throw new IllegalArgumentException("Reg4RecEvaluator: beam width must be >= 1, got " + beamWidth);
+        int m = model.config().codebooks();
+        if (maxMismatches < 0 || maxMismatches >= m) {
+            throw new IllegalArgumentException("Reg4RecEvaluator: mismatches d must be in [0, M) = [0, " + m + "), got " + maxMismatches);
+        }
+        this.model = model;
+        this.decoder = new CrssDecoder(model);
+        this.retrieval = new RelaxedRetrieval(model.catalog(), itemPrior);
+        this.beamWidth = beamWidth;
+        this.maxMismatches = maxMismatches;
+    }
+
+    /**
+     * Relaxed retrieval at d first; when the beams retrieve fewer than topK items there, the list
+     * is filled by relaxing further (d + 1, d + 2, ... up to M - 1 mismatches, each tier over all
+     * beams best first, items already placed skipped), so a user always gets topK items. The
+     * filling never reorders the items found at d: it only replaces empty slots, which count as
+     * misses otherwise (with M = 8, a beam whose tokens are no item's within one mismatch
+     * retrieves nothing at d = 1).
+     */
+    @Override
+    public int[][] rank(int[][] histories, int topK) {
+        List<List<DecodedPath>> beams = decoder.beamSearch(histories, beamWidth, CrssDecoder.MergeRule.LOG_SUM_EXP, false, null);
+        int[][] out = new int[histories.length][];
+        int m = model.config().codebooks();
+        for (int u = 0; u < out.length; u++) {
+            int[] ranked = retrieval.rankPaths(beams.get(u), maxMismatches, topK);
+            for (int d = maxMismatches + 1; ranked.length < topK && d < m; d++) ranked = append(ranked, retrieval.rankPaths(beams.get(u), d, topK), topK);
+            out[u] = ranked;
+        }
+        return out;
+    }
+
+    /** first, then the items of more not yet in it, up to limit. */
+    private static int[] append(int[] first, int[] more, int limit) {
+        int[] out = java.util.Arrays.copyOf(first, limit);
+        int size = first.length;
+        for (int item : more) {
+            if (size == limit) break;
+            boolean seen = false;
+            for (int i = 0; i < size && !seen; i++) seen = out[i] == item;
+            if (!seen) out[size++] = item;
+        }
+        return java.util.Arrays.copyOf(out, size);
+    }
+
+    public int beamWidth() { return beamWidth; }
+
+    public int maxMismatches() { return maxMismatches; }
+}
