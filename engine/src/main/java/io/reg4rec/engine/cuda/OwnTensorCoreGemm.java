@@ -39,8 +39,11 @@ final class OwnTensorCoreGemm {
      * OwnGemmBench --sweep prints them) is used for every shape of that type. fp8: the first fp8
      * kernel's cut (128 x 128 tiles, 3 stages, two blocks per multiprocessor), measured 1.5x faster
      * on the H200 than the 128 x 256 one-block cut at 4096^3 and 8192^3 (0.237 vs 0.361 ms, 1.540 vs 2.396 ms).
+     * bf16: the same cut; OwnGemmBench --sweep on the H200 (commit a4187b7): 8192^3 2.647 ms
+     * (n256_s4_w1 3.146, auto 3.155), 51200x640x128 0.128 ms (n256 0.299), 4096^3 0.541 ms
+     * (n128_s6_w1 0.532, n256_s4_w1 0.645).
      */
-    static final String DEFAULT_BF16 = "auto", DEFAULT_FP8 = "n128_s3_w0";
+    static final String DEFAULT_BF16 = "n128_s3_w0", DEFAULT_FP8 = "n128_s3_w0";
     /** The variants "auto" uses per tile width: 2 blocks per multiprocessor at 128 (as the first fp8 kernel), the deeper ring at 256. */
     static final String DEFAULT_N128 = "n128_s3_w0", DEFAULT_N256 = "n256_s4_w1";
     /** Kept for the tests and tools that name them: see {@link WgmmaTuning}. */
