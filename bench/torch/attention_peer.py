@@ -19,10 +19,11 @@ Timing: CUDA events around each call after warm-up, median over --reps calls (de
 """
 import argparse
 import json
-import statistics
 import sys
 
 import torch
+
+from peer_timing import median_ms
 import torch.nn.functional as F
 
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
@@ -76,20 +77,6 @@ def visible_pairs(tq, tk, causal):
     return sum(max(0, min(tk, i + tk - tq + 1)) for i in range(tq))
 
 
-def median_ms(fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
 
 
 def emit(bench, name, dtype, batch, heads, tq, tk, hd, causal, padded, ms, flops):

@@ -14,9 +14,10 @@ input (and gamma / beta) gradients.
 """
 import argparse
 import json
-import statistics
 
 import torch
+
+from peer_timing import median_ms
 import torch.nn.functional as F
 
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
@@ -25,20 +26,6 @@ CROSS_ENTROPY_SHAPES = [(2560, 300), (12800, 300), (256, 12102)]
 SMOOTHING = 0.1
 
 
-def median_ms(fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
 
 
 def emit(bench, dtype, rows, cols, ms, nbytes):

@@ -22,6 +22,8 @@ import sys
 
 import torch
 
+import peer_timing
+
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
 
 
@@ -43,22 +45,6 @@ def disable_bf16_reduced_precision_reduction():
         matmul.allow_bf16_reduced_precision_reduction = False
         return "allow_bf16_reduced_precision_reduction = False"
     return "allow_bf16_reduced_precision_reduction not present in this torch"
-
-
-def time_matmul(a, b, out, warmup, reps):
-    for _ in range(warmup):
-        torch.matmul(a, b, out=out)
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        torch.matmul(a, b, out=out)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
 
 
 def launch_overhead_us(op, reps, per_batch=2000):
@@ -112,7 +98,7 @@ def main():
             a = torch.randn(m, k, device=device, dtype=dtype, generator=generator)
             b = torch.randn(k, n, device=device, dtype=dtype, generator=generator)
             out = torch.empty(m, n, device=device, dtype=dtype)
-            median_ms = time_matmul(a, b, out, args.warmup, args.reps)
+            median_ms = peer_timing.median_ms(lambda: torch.matmul(a, b, out=out), args.warmup, args.reps)
             tflops = 2.0 * m * n * k / (median_ms * 1e-3) / 1e12
             print(json.dumps({"bench": "gemm", "impl": "torch", "dtype": dtype_name.strip(), "m": m, "n": n, "k": k,
                               "median_ms": round(median_ms, 5), "tflops": round(tflops, 2)},

@@ -15,10 +15,11 @@ Timing: CUDA events around each call after warm-up, median over --reps calls (at
 """
 import argparse
 import json
-import statistics
 import sys
 
 import torch
+
+from peer_timing import median_ms
 
 # (name, m, n, k, ta, tb): op(A) is m x k, op(B) k x n; ta / tb: stored transposed.
 PROBLEMS = [
@@ -34,20 +35,6 @@ PROBLEMS = [
 ]
 
 
-def median_ms(fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
 
 
 def operand(rows, cols, transposed, dtype, device, generator):

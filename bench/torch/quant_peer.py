@@ -23,27 +23,14 @@ Timing: CUDA events around each call after warm-up, median over --reps (default 
 """
 import argparse
 import json
-import statistics
 
 import torch
+
+from peer_timing import median_ms
 
 DEV = "cuda"
 
 
-def median_ms(fn, warmup=3, reps=20):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
 
 
 class Peer:
