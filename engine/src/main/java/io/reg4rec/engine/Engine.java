@@ -50,11 +50,22 @@ public final class Engine {
         return v == null || v.isBlank() ? "auto" : v.trim().toLowerCase(Locale.ROOT);
     }
 
+    /**
+     * The device a launcher option names ("auto", "cpu", "cuda", "cuda:N"), or the configured
+     * default's setting when the option is null or blank; a CUDA device is checked to be usable
+     * (its backend is created), so a bad choice fails here with the reason.
+     */
+    public static Device select(String option) {
+        Device d = resolve(option == null || option.isBlank() ? configured() : option.trim().toLowerCase(Locale.ROOT));
+        if (d.isCuda()) backend(d);
+        return d;
+    }
+
     static Device resolve(String setting) {
         if (setting.equals("auto")) return cudaAvailable() ? Device.cuda(0) : Device.CPU;
         Device d = Device.parse(setting);
         if (d.isCuda() && !cudaAvailable()) {
-            throw new IllegalStateException("device " + d + " was requested (reg4rec.device / REG4REC_DEVICE) but CUDA is not available: " + CudaBackend.unavailableReason());
+            throw new IllegalStateException("device " + d + " was requested but CUDA is not available: " + CudaBackend.unavailableReason());
         }
         return d;
     }

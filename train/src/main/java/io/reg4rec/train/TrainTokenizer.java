@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.reg4rec.engine.Device;
-import io.reg4rec.engine.Engine;
 import io.reg4rec.model.tokenizer.DistinctTokens;
 import io.reg4rec.model.tokenizer.MpqTokenizer;
 import io.reg4rec.model.tokenizer.ProgressListener;
@@ -19,6 +18,7 @@ import io.reg4rec.train.data.Datasets;
 import io.reg4rec.train.data.LeaveOneOut;
 import io.reg4rec.train.features.FeatureConfig;
 import io.reg4rec.train.features.ItemFeatures;
+import io.reg4rec.train.rec.RecPipeline;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -29,10 +29,8 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -137,14 +135,14 @@ public final class TrainTokenizer implements Callable<Integer> {
         TokenizerConfig config;
         Device chosen;
         try {
-            chosen = chooseDevice(device);
+            chosen = LauncherSupport.chooseDevice(device);
             TokenizerConfig d = TokenizerConfig.defaults();
             config = d.withCodebooks(codebooks, codebookSize).withSeed(seed).withDevice(chosen)
                     .withTraining(learningRate != null ? learningRate : d.learningRate(), epochs != null ? epochs : d.epochs(),
                             batchSize != null ? batchSize : d.batchSize())
                     .withDiversity(diversity != null ? diversity : d.diversity());
             if (resolveCollisions != null && resolveCollisions < 1) return usage("--resolve-collisions needs K >= 1, got " + resolveCollisions);
-        } catch (IllegalArgumentException | IllegalStateException e) {
+        } catch (IllegalArgumentException | IllegalStateException | LauncherSupport.UsageException e) {
             return usage(e.getMessage());
         }
 
@@ -177,10 +175,10 @@ public final class TrainTokenizer implements Callable<Integer> {
             double redundancy = tokenizer instanceof MpqTokenizer mpq ? mpq.expertRedundancy(features) : Double.NaN;
 
             Files.createDirectories(out);
-            writeAtomically(out.resolve(TOKENS_FILE), tmp -> TokenFiles.write(tmp, tokens));
-            writeAtomically(out.resolve(CHECKPOINT_FILE), tokenizer::save);
+            RecPipeline.writeAtomically(out.resolve(TOKENS_FILE), tmp -> TokenFiles.write(tmp, tokens));
+            RecPipeline.writeAtomically(out.resolve(CHECKPOINT_FILE), tokenizer::save);
             ObjectNode json = reportJson(dataset, width, featureSeconds, chosen, config, report, redundancy, resolution, written, seconds(started));
-            writeAtomically(out.resolve(REPORT_FILE), tmp -> Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json)
+            RecPipeline.writeAtomically(out.resolve(REPORT_FILE), tmp -> Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json)
                     + "\n", StandardCharsets.UTF_8));
             ObjectNode finalLine = json.deepCopy();
             finalLine.remove("epochLosses");
@@ -195,18 +193,6 @@ public final class TrainTokenizer implements Callable<Integer> {
     private int usage(String message) {
         stderr.println("train-tokenizer: " + message);
         return 2;
-    }
-
-    /** --device, else -Dreg4rec.device, else REG4REC_DEVICE, else auto; a CUDA choice is checked to be usable. */
-    static Device chooseDevice(String option) {
-        String setting = option;
-        if (setting == null || setting.isBlank()) setting = System.getProperty("reg4rec.device");
-        if (setting == null || setting.isBlank()) setting = System.getenv("REG4REC_DEVICE");
-        if (setting == null || setting.isBlank()) setting = "auto";
-        setting = setting.trim().toLowerCase(Locale.ROOT);
-        Device chosen = setting.equals("auto") ? (Engine.cudaAvailable() ? Device.cuda(0) : Device.CPU) : Device.parse(setting);
-        if (chosen.isCuda()) Engine.backend(chosen);   // throws with the reason when that device cannot be used
-        return chosen;
     }
 
     // ---------------------------------------------------------------- progress
@@ -350,29 +336,6 @@ public final class TrainTokenizer implements Callable<Integer> {
             b.append(String.format(Locale.ROOT, "  %8d  %10.1f%%  %10.1f  %8d%n", k + 1, 100 * t.utilisation()[k], t.perplexity()[k], r.reseeded()[k]));
         }
         return b.toString();
-    }
-
-    // ---------------------------------------------------------------- atomic writes
-
-    @FunctionalInterface
-    interface FileWriter {
-        void write(Path file) throws IOException;
-    }
-
-    /** Writes through a temporary file in the target's folder, then renames it over the target. */
-    static void writeAtomically(Path target, FileWriter writer) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-        try {
-            writer.write(tmp);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 
     private static double seconds(long startNanos) {
