@@ -20,18 +20,12 @@
 // p, g, m and v are distinct buffers of n elements.
 // CPU reference: io.reg4rec.engine.cpu.CpuBackend#adamwStep.
 #include "common.cuh"
+#include "adamw.cuh"
 
 extern "C" __global__ void adamw_f32(float* p, const float* g, float* m,
                                      float* v, long long n, float b1, float omb1, float b2, float omb2,
                                      float correction2, float eps, float step_size, float decay) {
     GRID_STRIDE_LOOP(i, n) {
-        float gi = g[i];
-        float mi = __fadd_rn(__fmul_rn(m[i], b1), __fmul_rn(gi, omb1));
-        float vi = __fadd_rn(__fmul_rn(v[i], b2), __fmul_rn(__fmul_rn(gi, gi), omb2));
-        m[i] = mi;
-        v[i] = vi;
-        float denominator = __fadd_rn(__fsqrt_rn(__fdiv_rn(vi, correction2)), eps);
-        float step = __fmul_rn(__fdiv_rn(mi, denominator), step_size);
-        p[i] = __fsub_rn(__fmul_rn(p[i], decay), step);
+        adamw_element(p[i], g[i], m[i], v[i], b1, omb1, b2, omb2, correction2, eps, step_size, decay);
     }
 }

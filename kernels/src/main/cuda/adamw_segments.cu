@@ -16,6 +16,7 @@
 // (dynamic, 8 bytes per segment: the launcher caps segments per launch at 4096).
 // CPU reference: io.reg4rec.engine.cpu.CpuBackend#adamwStepSegments (adamwStep per segment).
 #include "common.cuh"
+#include "adamw.cuh"
 
 extern "C" __global__ void adamw_segments_f32(const long long* __restrict__ table, int segments, float* m, float* v,
                                               long long n, float b1, float omb1, float b2, float omb2,
@@ -32,13 +33,6 @@ extern "C" __global__ void adamw_segments_f32(const long long* __restrict__ tabl
         float* p = (float*)table[3 * lo];
         const float* g = (const float*)table[3 * lo + 1];
         long long j = i - starts[lo];
-        float gi = g[j];
-        float mi = __fadd_rn(__fmul_rn(m[i], b1), __fmul_rn(gi, omb1));
-        float vi = __fadd_rn(__fmul_rn(v[i], b2), __fmul_rn(__fmul_rn(gi, gi), omb2));
-        m[i] = mi;
-        v[i] = vi;
-        float denominator = __fadd_rn(__fsqrt_rn(__fdiv_rn(vi, correction2)), eps);
-        float step = __fmul_rn(__fdiv_rn(mi, denominator), step_size);
-        p[j] = __fsub_rn(__fmul_rn(p[j], decay), step);
+        adamw_element(p[j], g[j], m[i], v[i], b1, omb1, b2, omb2, correction2, eps, step_size, decay);
     }
 }
