@@ -163,21 +163,6 @@ __device__ __forceinline__ void wg_load_mnmajor(uint32_t tile, const unsigned ch
     }
 }
 
-// This block's batch and the first row and column of its 128 x BN tile of C (gemm_tc.cuh's
-// tile_origin for a tile width of BN).
-template <int BN>
-__device__ __forceinline__ void wg_tile_origin(const TcShape& s, long long& batchIndex, long long& row0, long long& col0) {
-    const long long tilesM = (s.m + WG_BM - 1) / WG_BM, tilesN = (s.n + BN - 1) / BN;
-    const long long perBatch = tilesM * tilesN;
-    batchIndex = blockIdx.x / perBatch;
-    const long long t = blockIdx.x % perBatch;
-    const long long groupSpan = (long long)TC_GROUP_M * tilesN;
-    const long long firstM = (t / groupSpan) * TC_GROUP_M;
-    const long long groupRows = min((long long)TC_GROUP_M, tilesM - firstM);
-    row0 = (firstM + (t % groupSpan) % groupRows) * WG_BM;
-    col0 = ((t % groupSpan) / groupRows) * BN;
-}
-
 // ---------------------------------------------------------------- the GEMM
 
 template <int KIND, int BN, int STAGES, int WAIT, bool A_KMAJOR, bool B_KMAJOR, typename OutTag>
@@ -198,7 +183,7 @@ __device__ __forceinline__ void wg_gemm(const unsigned char* __restrict__ A, con
     const int tid = threadIdx.x, warpgroup = tid >> 7, warpInGroup = (tid >> 5) & 3;
 
     long long batchIndex, row0, col0;
-    wg_tile_origin<BN>(s, batchIndex, row0, col0);
+    tile_origin<WG_BM, BN>(s, batchIndex, row0, col0);
     const unsigned char* Ab = A + batchIndex * s.strideA * ELEM;
     const unsigned char* Bb = B + batchIndex * s.strideB * ELEM;
     const long long ldaBytes = s.lda * ELEM, ldbBytes = s.ldb * ELEM, kBytes = s.k * ELEM;
