@@ -278,4 +278,16 @@ public interface Backend {
      * times gradOut in fp32; double for F64); operands as {@link #biasGelu}, gradOut like x.
      */
     void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out);
+
+    // ---- top-k
+
+    /**
+     * Per row of contiguous x [rows, n] (F32 or BF16; F64 on the CPU): the k largest values in
+     * descending order into values [rows, k] (x's dtype, the elements' own bits) and their column
+     * positions into indices [rows, k] (I32). Order: NaN above +infinity, -0.0 equal to +0.0,
+     * -infinity an ordinary value; equal values (all NaNs are equal) in ascending index order, so
+     * the result is deterministic. 1 <= k <= min(n, {@link TopKChecks#MAX_K}); rows may be 0.
+     * Checked by {@link TopKChecks#check}.
+     */
+    void topk(Tensor x, int k, Tensor values, Tensor indices);
 }

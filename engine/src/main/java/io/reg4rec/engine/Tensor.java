@@ -624,4 +624,38 @@ public final class Tensor implements AutoCloseable {
     public boolean holdsItsStorageAlone() {
         return !closed && offset == 0 && isContiguous() && numel() == storage.numel() && storage.hasSingleHolder();
     }
+
+    // ---- top-k
+
+    /**
+     * The k largest elements along the last axis (rank >= 1), in descending order, and their
+     * positions on that axis: values [..., k] of this dtype and indices [..., k] I32, leading
+     * dimensions kept. Order and limits as {@link Backend#topk} (NaN ranks highest, ties by the
+     * lower index); F32 and BF16, F64 on the CPU.
+     */
+    public TopK topk(int k) {
+        checkLive("topk");
+        if (rank() < 1) throw new IllegalArgumentException("topk: needs rank >= 1, got " + describe());
+        int n = shape[rank() - 1];
+        if (k < 1 || k > n || k > TopKChecks.MAX_K) {
+            throw new IllegalArgumentException("topk: k = " + k + " must be in [1, min(n, " + TopKChecks.MAX_K + ")] for " + describe() + " (n = " + n + ")");
+        }
+        if (dtype() != DType.F32 && dtype() != DType.BF16 && dtype() != DType.F64) {
+            throw new IllegalArgumentException("topk: supports F32, BF16 and (CPU only) F64, got " + describe());
+        }
+        int[] outShape = shape.clone();
+        outShape[rank() - 1] = k;
+        long rowCount = numel() / n;
+        if (rowCount > Integer.MAX_VALUE) throw new IllegalArgumentException("topk: " + rowCount + " rows in " + describe() + " exceed " + Integer.MAX_VALUE);
+        int rows = (int) rowCount;
+        Tensor values = like(dtype(), outShape), indices = like(DType.I32, outShape);
+        try (Tensor x = contiguous(); Tensor x2 = x.reshape(rows, n); Tensor v2 = values.reshape(rows, k); Tensor i2 = indices.reshape(rows, k)) {
+            if (rows > 0) backend.topk(x2, k, v2, i2);
+        } catch (RuntimeException e) {
+            values.close();
+            indices.close();
+            throw e;
+        }
+        return new TopK(values, indices);
+    }
 }

@@ -529,4 +529,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out) { CpuBiasGelu.apply(x, bias, gradOut, out); }
+
+    // ---- top-k
+
+    @Override
+    public void topk(Tensor x, int k, Tensor values, Tensor indices) {
+        TopKChecks.check("topk on cpu", Device.CPU, true, x, k, values, indices);
+        CpuTopK.apply(x, k, values, indices);
+    }
 }

@@ -775,4 +775,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out) { CudaBiasGelu.apply(this, x, bias, gradOut, out); }
+
+    // ---- top-k
+
+    @Override
+    public void topk(Tensor x, int k, Tensor values, Tensor indices) { CudaTopK.apply(this, x, k, values, indices); }
 }
