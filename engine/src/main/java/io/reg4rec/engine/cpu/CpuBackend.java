@@ -529,4 +529,14 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out) { CpuBiasGelu.apply(x, bias, gradOut, out); }
+
+    // ---- gradient norm
+
+    @Override
+    public void sumOfSquaresSegments(Tensor[] xs, Tensor out) { CpuGradNorm.sumOfSquaresSegments(xs, out); }
+
+    @Override
+    public void adamwStepSegmentsClipped(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper, Tensor sumOfSquares, double maxNorm) {
+        CpuGradNorm.adamwStepSegmentsClipped(this, params, grads, m, v, hyper, sumOfSquares, maxNorm);
+    }
 }

@@ -775,4 +775,14 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void biasGeluBackward(Tensor x, Tensor bias, Tensor gradOut, Tensor out) { CudaBiasGelu.apply(this, x, bias, gradOut, out); }
+
+    // ---- gradient norm
+
+    @Override
+    public void sumOfSquaresSegments(Tensor[] xs, Tensor out) { CudaGradNorm.sumOfSquaresSegments(this, xs, out); }
+
+    @Override
+    public void adamwStepSegmentsClipped(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper, Tensor sumOfSquares, double maxNorm) {
+        CudaAdamWSegments.applyClipped(this, params, grads, m, v, hyper, sumOfSquares, maxNorm);
+    }
 }
