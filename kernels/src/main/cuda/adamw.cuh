@@ -14,3 +14,12 @@ __device__ __forceinline__ void adamw_element(float& p, float g, float& m, float
     float step = __fmul_rn(__fdiv_rn(mi, denominator), step_size);
     p = __fsub_rn(__fmul_rn(p, decay), step);
 }
+
+// The factor clip_grad_norm_ scales every gradient by, from the sum of squares of all of them:
+//   c = min(1, max_norm / (sqrt(sum_of_squares) + 1e-6))
+// each operation rounded to fp32 in that order. A NaN norm gives a NaN factor (as torch.clamp),
+// so a poisoned step shows up in the parameters instead of being silently taken unclipped.
+__device__ __forceinline__ float clip_scale(float sum_of_squares, float max_norm) {
+    float factor = __fdiv_rn(max_norm, __fadd_rn(__fsqrt_rn(sum_of_squares), 1e-6f));
+    return factor > 1.0f ? 1.0f : factor;
+}

@@ -290,4 +290,22 @@ public interface Backend {
      * Checked by {@link TopKChecks#check}.
      */
     void topk(Tensor x, int k, Tensor values, Tensor indices);
+
+    // ---- gradient norm
+
+    /**
+     * out[0] = sum over all xs of x^2: xs contiguous F32 tensors of any sizes (empty ones
+     * allowed, any number of them) on this device, out a [1] F32 tensor here (its old value is
+     * ignored). Deterministic: the summation order depends only on the sizes (fp32 partials in a
+     * fixed order on CUDA, one launch; double then one rounding on the CPU). Checked by {@link GradNorm}.
+     */
+    void sumOfSquaresSegments(Tensor[] xs, Tensor out);
+
+    /**
+     * {@link #adamwStepSegments} with every gradient element first multiplied by
+     * c = min(1, maxNorm / (sqrt(sumOfSquares[0]) + 1e-6)), computed here in fp32 from the [1] F32
+     * device scalar sumOfSquares (no host read): clip_grad_norm_ then the step. The gradients in
+     * memory are left unchanged. Checked by {@link FusedAdamW#applyClipped}.
+     */
+    void adamwStepSegmentsClipped(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper, Tensor sumOfSquares, double maxNorm);
 }

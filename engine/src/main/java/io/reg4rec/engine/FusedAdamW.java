@@ -15,6 +15,28 @@ public final class FusedAdamW {
      * numels sum to m's. Formula and rounding as {@link AdamWHyper}; parameters must not overlap.
      */
     public static void apply(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper) {
+        if (checkSegments(params, grads, m, v) == 0) return;
+        m.backend().adamwStepSegments(params, grads, m, v, hyper);
+    }
+
+    /**
+     * As {@link #apply}, but every gradient element is first multiplied by the global-norm clip
+     * factor c = min(1, maxNorm / (sqrt(sumOfSquares[0]) + 1e-6)) ({@link GradNorm#clipScale}),
+     * computed on the backend from the device scalar sumOfSquares (a [1] F32 tensor on m's
+     * device, e.g. from {@link GradNorm#sumOfSquares}): the update of clip_grad_norm_ followed by
+     * the step, with no host read. The gradients themselves are left unchanged. maxNorm must be
+     * positive and finite.
+     */
+    public static void applyClipped(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper, Tensor sumOfSquares, double maxNorm) {
+        if (m == null) throw new IllegalArgumentException("adamwStepSegmentsClipped: m is null");
+        if (GradNorm.checkClipped(m.device(), params, grads, m, v, sumOfSquares, maxNorm) == 0) return;
+        m.backend().adamwStepSegmentsClipped(params, grads, m, v, hyper, sumOfSquares, maxNorm);
+    }
+
+    /** Checks the segments of {@link #apply}; returns their total number of elements. */
+    static long checkSegments(Tensor[] params, Tensor[] grads, Tensor m, Tensor v) {
+        if (params == null || grads == null) throw new IllegalArgumentException("adamwStepSegments: the parameter or gradient array is null");
+        if (m == null || v == null) throw new IllegalArgumentException("adamwStepSegments: m or v is null");
         if (params.length != grads.length) {
             throw new IllegalArgumentException("adamwStepSegments: " + params.length + " parameters but " + grads.length + " gradients");
         }
@@ -34,8 +56,7 @@ public final class FusedAdamW {
         if (total != m.numel()) {
             throw new IllegalArgumentException("adamwStepSegments: the parameters hold " + total + " elements, the moments " + m.numel());
         }
-        if (total == 0) return;
-        m.backend().adamwStepSegments(params, grads, m, v, hyper);
+        return total;
     }
 
     private static void checkFlat(String what, Tensor t, Tensor m) {

@@ -537,4 +537,14 @@ public final class CpuBackend implements Backend {
         TopKChecks.check("topk on cpu", Device.CPU, true, x, k, values, indices);
         CpuTopK.apply(x, k, values, indices);
     }
+
+    // ---- gradient norm
+
+    @Override
+    public void sumOfSquaresSegments(Tensor[] xs, Tensor out) { CpuGradNorm.sumOfSquaresSegments(xs, out); }
+
+    @Override
+    public void adamwStepSegmentsClipped(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper, Tensor sumOfSquares, double maxNorm) {
+        CpuGradNorm.adamwStepSegmentsClipped(this, params, grads, m, v, hyper, sumOfSquares, maxNorm);
+    }
 }

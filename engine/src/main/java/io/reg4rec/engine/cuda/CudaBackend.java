@@ -780,4 +780,14 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void topk(Tensor x, int k, Tensor values, Tensor indices) { CudaTopK.apply(this, x, k, values, indices); }
+
+    // ---- gradient norm
+
+    @Override
+    public void sumOfSquaresSegments(Tensor[] xs, Tensor out) { CudaGradNorm.sumOfSquaresSegments(this, xs, out); }
+
+    @Override
+    public void adamwStepSegmentsClipped(Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper, Tensor sumOfSquares, double maxNorm) {
+        CudaAdamWSegments.applyClipped(this, params, grads, m, v, hyper, sumOfSquares, maxNorm);
+    }
 }

@@ -6,6 +6,7 @@ import io.reg4rec.engine.AdamWHyper;
 import io.reg4rec.engine.DType;
 import io.reg4rec.engine.Device;
 import io.reg4rec.engine.FusedAdamW;
+import io.reg4rec.engine.GradNorm;
 import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.io.SafeTensors;
@@ -148,6 +149,94 @@ public final class AdamW implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * One update with learning rate lr from the gradients clipped to global L2 norm maxNorm, as
+     * PyTorch's {@code clip_grad_norm_(params, maxNorm)} followed by {@code step()}, without a
+     * host read: the sum of squares of every gradient is one op per device
+     * ({@link GradNorm#sumOfSquares}: one kernel launch on CUDA), and each group's update scales
+     * its gradients by c = min(1, maxNorm / (norm + 1e-6)) inside the fused step
+     * ({@link FusedAdamW#applyClipped}: one launch per group), reading the norm on the device.
+     * The gradients themselves are left unchanged (unlike {@link GradClip#clipGlobalNorm}).
+     * Parameters without a gradient take no part in the norm and are skipped, as by {@link #step(double)}.
+     * <p>
+     * Returns the global norm before clipping as a new [1] F32 tensor on the first parameter's
+     * device (one more tiny op, the square root), held by no scope: the caller closes it and may
+     * accumulate it on the device. With parameters on several devices the per-device sums are
+     * combined on the first one (a copy through the host).
+     */
+    public Tensor step(double lr, double maxNorm) {
+        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) throw new IllegalArgumentException("AdamW.step: maxNorm must be positive and finite, got " + maxNorm);
+        steps++;
+        try (NoGrad ignored = NoGrad.enter(); Scope scope = Scope.open()) {
+            // fp32 contiguous views (copies where needed) of the values and gradients, per group
+            List<Tensor[]> values = new ArrayList<>(), grads = new ArrayList<>();
+            List<boolean[]> copied = new ArrayList<>();
+            Map<Device, List<Tensor>> gradsByDevice = new LinkedHashMap<>();
+            for (Group group : groups) {
+                int count = group.params.size();
+                Tensor[] vs = new Tensor[count], gs = new Tensor[count];
+                boolean[] cs = new boolean[count];
+                for (int i = 0; i < count; i++) {
+                    Variable p = group.params.get(i);
+                    Tensor g = p.grad();
+                    if (g == null) continue;
+                    Tensor value = p.data();
+                    cs[i] = value.dtype() != DType.F32 || !value.isContiguous();
+                    vs[i] = cs[i] ? value.to(DType.F32) : value;
+                    gs[i] = g.dtype() == DType.F32 && g.isContiguous() ? g : g.to(DType.F32);
+                    gradsByDevice.computeIfAbsent(p.device(), d -> new ArrayList<>()).add(gs[i]);
+                }
+                values.add(vs);
+                grads.add(gs);
+                copied.add(cs);
+            }
+            Device first = groups.isEmpty() ? Device.CPU : groups.get(0).params.get(0).device();
+            Map<Device, Tensor> sumOfSquares = globalSumOfSquares(first, gradsByDevice);
+            for (int k = 0; k < groups.size(); k++) {
+                Group group = groups.get(k);
+                Tensor[] vs = values.get(k), gs = grads.get(k);
+                Tensor scalar = sumOfSquares.get(group.params.get(0).device());
+                boolean allHaveGradients = java.util.Arrays.stream(gs).allMatch(java.util.Objects::nonNull);
+                if (allHaveGradients) {
+                    FusedAdamW.applyClipped(vs, gs, group.m, group.v, hyper(lr, group.decay), scalar, maxNorm);
+                } else {
+                    for (int i = 0; i < gs.length; i++) {
+                        if (gs[i] == null) continue;
+                        try (Tensor m = group.slot(group.m, i); Tensor v = group.slot(group.v, i);
+                             Tensor mFlat = m.reshape(-1); Tensor vFlat = v.reshape(-1)) {
+                            FusedAdamW.applyClipped(new Tensor[]{vs[i]}, new Tensor[]{gs[i]}, mFlat, vFlat, hyper(lr, group.decay), scalar, maxNorm);
+                        }
+                    }
+                }
+                for (int i = 0; i < gs.length; i++) if (copied.get(k)[i]) group.params.get(i).update(vs[i]);
+            }
+            return sumOfSquares.get(first).sqrt().unscoped();
+        }
+    }
+
+    /**
+     * The sum of squares of all gradients as a [1] F32 tensor on every device that holds
+     * parameters: one op per device, and with several devices their sums added on the first and
+     * the total copied back to each.
+     */
+    private static Map<Device, Tensor> globalSumOfSquares(Device first, Map<Device, List<Tensor>> gradsByDevice) {
+        Map<Device, Tensor> result = new LinkedHashMap<>();
+        if (gradsByDevice.isEmpty()) {
+            result.put(first, Tensor.zeros(first, DType.F32, 1));
+        } else if (gradsByDevice.size() == 1 && gradsByDevice.containsKey(first)) {
+            result.put(first, GradNorm.sumOfSquares(first, gradsByDevice.get(first).toArray(new Tensor[0])));
+        } else {
+            Tensor total = Tensor.zeros(first, DType.F32, 1);
+            for (Map.Entry<Device, List<Tensor>> e : gradsByDevice.entrySet()) {
+                Tensor partial = GradNorm.sumOfSquares(e.getKey(), e.getValue().toArray(new Tensor[0]));
+                total = total.add(e.getKey().equals(first) ? partial : partial.to(first));
+            }
+            result.put(first, total);
+        }
+        for (Device d : gradsByDevice.keySet()) result.computeIfAbsent(d, device -> result.get(first).to(device));
+        return result;
     }
 
     /** Updates value (the parameter in fp32), m and v in place, all contiguous fp32: one fused backend op. */
