@@ -15,7 +15,7 @@
 #   --tag TAG      run the tests tagged TAG instead of gpu
 #   --classes RE   only test classes whose fully qualified name matches the regular expression RE
 #   --benches LIST comma-separated benchmarks to run (default all): gemm, train, and the kernel
-#                  families attention, quant, fused, owngemm (each ours + its PyTorch peer)
+#                  families attention, quant, fused, owngemm, topk (each ours + its PyTorch peer)
 # Logs and results go to $OUT when set (files there come back from the host), else ./gpu-results.
 # Exit status: non-zero when a stage failed (tests, engine check, benchmark or shim build).
 set -uo pipefail
@@ -25,7 +25,7 @@ out=${OUT:-$PWD/gpu-results}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-run_tests=1 run_bench=1 all_tests=0 sanitize=0 tag=gpu classes= benches=gemm,train,attention,quant,fused,owngemm
+run_tests=1 run_bench=1 all_tests=0 sanitize=0 tag=gpu classes= benches=gemm,train,attention,quant,fused,owngemm,topk
 while [ $# -gt 0 ]; do
   case "$1" in
     --tests-only) run_bench=0 ;;
@@ -138,7 +138,7 @@ fi
 # Kernel families: our launcher and its PyTorch peer print JSON lines with the same keys;
 # summarize_pairs.py joins them on every key that is not a measurement.
 for family in attention:AttentionBench:attention_peer quant:QuantBench:quant_peer \
-              fused:FusedOpsBench:fused_peer owngemm:OwnGemmBench:own_gemm_peer; do
+              fused:FusedOpsBench:fused_peer owngemm:OwnGemmBench:own_gemm_peer topk:TopKBench:topk_peer; do
   IFS=: read -r name launcher peer <<< "$family"
   wants "$name" || continue
   banner "$name kernels: ours ($launcher) vs PyTorch ($peer.py)"

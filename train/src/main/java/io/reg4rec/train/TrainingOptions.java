@@ -55,6 +55,12 @@ final class TrainingOptions {
     @Option(names = "--heads", paramLabel = "H", description = "attention heads (default: 4 with --data, 2 synthetic)")
     Integer heads;
 
+    @Option(names = "--dropout", paramLabel = "P", description = "dropout of REG4Rec and TIGER (default: 0.1)")
+    Double dropout;
+
+    @Option(names = "--sasrec-dropout", paramLabel = "P", description = "dropout of the SASRec baseline (default: 0.5 with --data, 0.2 synthetic)")
+    Double sasrecDropout;
+
     @Option(names = "--tokenizer-epochs", paramLabel = "N", description = "tokenizer passes over the items (default: 100 with --data, 30 synthetic)")
     Integer tokenizerEpochs;
 
@@ -87,6 +93,8 @@ final class TrainingOptions {
             s = s.withCodebooks(codebooks != null ? codebooks : s.codebooks(), codewords != null ? codewords : s.codewords())
                     .withWidths(width != null ? width : s.dModel(), heads != null ? heads : s.heads(), ffn != null ? ffn : s.dFeedForward());
             if (tokenizerEpochs != null) s = s.withTokenizerEpochs(tokenizerEpochs);
+            if (dropout != null) s = s.withDropout(dropout);
+            if (sasrecDropout != null) s = s.withSasrecDropout(sasrecDropout);
             TrainConfig t = s.train().withSeed(seed);
             if (epochs != null) t = t.withEpochs(epochs);
             if (patience != null) t = t.withPatience(patience);

@@ -4,6 +4,7 @@ import io.reg4rec.autograd.NoGrad;
 import io.reg4rec.autograd.Variable;
 import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.Tensor;
+import io.reg4rec.engine.TopK;
 import io.reg4rec.model.nn.DecoderCache;
 
 import java.util.ArrayList;
@@ -51,6 +52,9 @@ public final class CrssDecoder {
          */
         int[] allowedTokens(int[] tokens, int step, int codebook);
     }
+
+    /** Log-probabilities at or below this come from masked logits ({@link Reg4RecModel#MASKED_LOGIT}), never from allowed pairs. */
+    static final float MASKED_LOG_PROB = (float) (Reg4RecModel.MASKED_LOGIT / 2);
 
     private final Reg4RecModel model;
     private final int codebooks;
@@ -141,7 +145,9 @@ public final class CrssDecoder {
                         }
                     }
                 }
-                float[] logProbs, categoryProbs = null;
+                int k = Math.min(beamWidth, pairs);
+                float[] topLogProbs, categoryProbs = null;
+                int[] topPairs;
                 try (Scope step = Scope.open()) {
                     Reg4RecModel.StepOutput out = model.decodeStep(cache, inCodebook, inToken);
                     Variable lp;
@@ -154,7 +160,10 @@ public final class CrssDecoder {
                             lp = model.maskedPairLogProbs(out.tokenLogits(), mask);
                         }
                     }
-                    logProbs = lp.data().toFloatArray();
+                    try (TopK top = lp.data().topk(k)) {   // each row's best k pairs, best first: B values per row cross to the host, not M*D
+                        topLogProbs = top.values().toFloatArray();
+                        topPairs = (int[]) top.indices().toHost();
+                    }
                     if (recordCategories) categoryProbs = Reg4RecModel.categoryProbabilities(out.categoryLogits());
                 }
                 Beam[][] next = new Beam[users][];
@@ -165,21 +174,13 @@ public final class CrssDecoder {
                         Beam beam = beams[u][b];
                         if (beam == null) continue;
                         int row = u * width + b;
-                        TopPairs top = new TopPairs(beamWidth);
-                        for (int c = 0; c < m; c++) {
-                            if (model.isDisallowed(beam.used, s, c)) continue;
-                            int base = row * pairs + c * codewords;
-                            int[] tokensAllowed = constraint == null ? null : allowed[row * m + c];
-                            if (tokensAllowed == null) {
-                                for (int t = 0; t < codewords; t++) top.offer(c * codewords + t, logProbs[base + t]);
-                            } else {
-                                for (int t : tokensAllowed) top.offer(c * codewords + t, logProbs[base + t]);
-                            }
-                        }
+                        if (constraint != null && !anyPairAllowed(beam.used, allowed, row, s)) continue;   // a dead end: its softmax has no allowed pair to rank
                         float[] rowCategories = recordCategories ? Arrays.copyOfRange(categoryProbs, row * numCategories, (row + 1) * numCategories) : null;
-                        for (int i = 0; i < top.size(); i++) {
-                            int pair = top.pair(i);
-                            Candidate cand = new Candidate(beam, row, pair / codewords, pair % codewords, top.value(i), rowCategories);
+                        for (int i = 0; i < k; i++) {
+                            float logProb = topLogProbs[row * k + i];
+                            if (logProb <= MASKED_LOG_PROB) break;   // disallowed pairs rank last: the rest are disallowed too
+                            int pair = topPairs[row * k + i];
+                            Candidate cand = new Candidate(beam, row, pair / codewords, pair % codewords, logProb, rowCategories);
                             pool.merge(cand.key, cand, (a, bb) -> a.mergeWith(bb, merge));
                         }
                     }
@@ -208,6 +209,15 @@ public final class CrssDecoder {
             out.add(paths);
         }
         return out;
+    }
+
+    private boolean anyPairAllowed(int used, int[][] allowed, int row, int step) {
+        for (int c = 0; c < codebooks; c++) {
+            if (model.isDisallowed(used, step, c)) continue;
+            int[] tokensAllowed = allowed[row * codebooks + c];
+            if (tokensAllowed == null || tokensAllowed.length > 0) return true;
+        }
+        return false;
     }
 
     /** F32 [rows, M*D] with 1 on every pair a row may not take (disallowed codebook or token outside the constraint). */
@@ -324,64 +334,4 @@ public final class CrssDecoder {
         return hi + Math.log1p(Math.exp(lo - hi));
     }
 
-    /** The k largest values offered, with their pair index (a min-heap on value; ties keep the earlier pair). */
-    static final class TopPairs {
-        private final int capacity;
-        private final int[] pairs;
-        private final float[] values;
-        private int size;
-
-        TopPairs(int capacity) {
-            this.capacity = capacity;
-            this.pairs = new int[capacity];
-            this.values = new float[capacity];
-        }
-
-        void offer(int pair, float value) {
-            if (size < capacity) {
-                pairs[size] = pair;
-                values[size] = value;
-                siftUp(size++);
-            } else if (value > values[0]) {
-                pairs[0] = pair;
-                values[0] = value;
-                siftDown(0);
-            }
-        }
-
-        int size() { return size; }
-
-        int pair(int i) { return pairs[i]; }
-
-        float value(int i) { return values[i]; }
-
-        private void siftUp(int i) {
-            while (i > 0) {
-                int parent = (i - 1) / 2;
-                if (values[parent] <= values[i]) break;
-                swap(i, parent);
-                i = parent;
-            }
-        }
-
-        private void siftDown(int i) {
-            while (true) {
-                int l = 2 * i + 1, r = l + 1, smallest = i;
-                if (l < size && values[l] < values[smallest]) smallest = l;
-                if (r < size && values[r] < values[smallest]) smallest = r;
-                if (smallest == i) return;
-                swap(i, smallest);
-                i = smallest;
-            }
-        }
-
-        private void swap(int i, int j) {
-            int p = pairs[i];
-            pairs[i] = pairs[j];
-            pairs[j] = p;
-            float v = values[i];
-            values[i] = values[j];
-            values[j] = v;
-        }
-    }
 }

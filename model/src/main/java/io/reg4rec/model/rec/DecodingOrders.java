@@ -1,7 +1,6 @@
 package io.reg4rec.model.rec;
 
 import io.reg4rec.autograd.NoGrad;
-import io.reg4rec.autograd.Variable;
 import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.nn.DecoderCache;
@@ -53,30 +52,36 @@ public final class DecodingOrders {
      * The teacher-forced confidence order (no gradient): the decoder is fed the target's own
      * tokens, and at each step the next codebook is the unused one whose target token has the
      * highest probability under the step distribution. Unlike {@link #greedyCrss} the prefix is
-     * always the target's, as in the teacher-forced loss that uses the order.
+     * always the target's, as in the teacher-forced loss that uses the order. All codebooks share
+     * one softmax, so comparing the target pairs' logits ranks them as their probabilities would:
+     * per step only the [users, M] target logits are gathered on the device and read.
      */
     public static int[][] targetConfidence(Reg4RecModel model, int[][] histories, int[] targets) {
         int users = targets.length, m = model.config().codebooks(), dCodes = model.config().codewords();
         ItemCatalog catalog = model.catalog();
         int[][] orders = new int[users][m];
         int[] used = new int[users], inCodebook = new int[users], inToken = new int[users];
+        long[] targetPairs = new long[users * m];
+        for (int u = 0; u < users; u++) {
+            for (int c = 0; c < m; c++) targetPairs[u * m + c] = (long) c * dCodes + catalog.token(targets[u], c);
+        }
         try (NoGrad ignored = NoGrad.enter(); Scope scope = Scope.open();
+             Tensor pairIndex = Tensor.of(model.device(), targetPairs, users, m);
              DecoderCache cache = model.startDecoding(model.encode(histories))) {
             for (int s = 0; s < m; s++) {
-                float[] logProbs;
-                try (Scope step = Scope.open(); Tensor mask = model.disallowedCodebooks(used, s)) {
+                float[] targetLogits;
+                try (Scope step = Scope.open()) {
                     Reg4RecModel.StepOutput out = model.decodeStep(cache, inCodebook, inToken);
-                    Variable lp = model.maskedLogProbs(out.tokenLogits(), mask);
-                    logProbs = lp.data().toFloatArray();
+                    targetLogits = out.tokenLogits().data().gather(1, pairIndex).toFloatArray();
                 }
                 for (int u = 0; u < users; u++) {
                     int best = -1;
-                    float bestLp = Float.NEGATIVE_INFINITY;
+                    float bestLogit = Float.NEGATIVE_INFINITY;
                     for (int c = 0; c < m; c++) {
                         if (model.isDisallowed(used[u], s, c)) continue;
-                        float v = logProbs[u * m * dCodes + c * dCodes + catalog.token(targets[u], c)];
-                        if (v > bestLp) {
-                            bestLp = v;
+                        float v = targetLogits[u * m + c];
+                        if (best < 0 || v > bestLogit) {
+                            bestLogit = v;
                             best = c;
                         }
                     }

@@ -1,6 +1,8 @@
 package io.reg4rec.model.rec;
 
 import io.reg4rec.autograd.Variable;
+import io.reg4rec.engine.BinaryOp;
+import io.reg4rec.engine.DType;
 import io.reg4rec.engine.Device;
 import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.nn.CrossEntropy;
@@ -53,9 +55,10 @@ public final class Reg4RecModel extends Module {
      * The pre-training loss: {@code total = tokenLoss + categoryWeight * categoryLoss}, each the
      * mean over examples and steps (Eq. 6's sum over the M steps is M times tokenLoss);
      * stepAccuracy is the fraction of steps whose argmax pair is the target pair, categoryAccuracy
-     * the fraction whose argmax category is the target's.
+     * the fraction whose argmax category is the target's (both scalars on the model's device, so
+     * reading them is the caller's choice of when to synchronise).
      */
-    public record PretrainLoss(Variable total, Variable tokenLoss, Variable categoryLoss, double stepAccuracy, double categoryAccuracy) {}
+    public record PretrainLoss(Variable total, Variable tokenLoss, Variable categoryLoss, Tensor stepAccuracy, Tensor categoryAccuracy) {}
 
     /** One incremental decoding step: token logits [rows, M*D] (unmasked) and category logits [rows, C]. */
     public record StepOutput(Variable tokenLogits, Variable categoryLogits) {}
@@ -193,23 +196,23 @@ public final class Reg4RecModel extends Module {
             }
         }
         Variable tokenLoss, categoryLoss;
+        Tensor stepAccuracy, categoryAccuracy;
         try (Tensor pairs = Tensor.of(device, pairTargets, users, m); Tensor cats = Tensor.of(device, categoryTargets, users, m)) {
             tokenLoss = CrossEntropy.loss(out.tokenLogits(), pairs);
             categoryLoss = CrossEntropy.loss(out.categoryLogits(), cats);
+            stepAccuracy = agreement(out.tokenLogits(), pairs);
+            categoryAccuracy = agreement(out.categoryLogits(), cats);
         }
         Variable total = config.categoryWeight() == 0 ? tokenLoss : tokenLoss.add(categoryLoss.mul(config.categoryWeight()));
-        return new PretrainLoss(total, tokenLoss, categoryLoss, agreement(out.tokenLogits(), pairTargets), agreement(out.categoryLogits(), categoryTargets));
+        return new PretrainLoss(total, tokenLoss, categoryLoss, stepAccuracy, categoryAccuracy);
     }
 
-    /** Fraction of rows whose argmax over the last axis equals the target. */
-    private static double agreement(Variable logits, long[] targets) {
-        long[] argmax;
-        try (Tensor a = logits.data().argmax(-1, false)) {
-            argmax = a.toLongArray();
+    /** Fraction of rows whose argmax over the last axis equals the target (I64, the logits' leading shape), as a scalar on the logits' device. */
+    private static Tensor agreement(Variable logits, Tensor targets) {
+        try (Tensor argmax = logits.data().argmax(-1, false); Tensor hits = argmax.binary(BinaryOp.EQ, targets);
+             Tensor hits32 = hits.to(DType.F32); Tensor count = hits32.sumAll()) {
+            return count.div(targets.numel());
         }
-        int hits = 0;
-        for (int i = 0; i < targets.length; i++) if (argmax[i] == targets[i]) hits++;
-        return (double) hits / targets.length;
     }
 
     private int[][] checkOrders(int[][] orders, int users) {

@@ -5,6 +5,7 @@ import io.reg4rec.autograd.Variable;
 import io.reg4rec.engine.Device;
 import io.reg4rec.engine.Scope;
 import io.reg4rec.engine.Tensor;
+import io.reg4rec.engine.TopK;
 import io.reg4rec.model.nn.CrossEntropy;
 import io.reg4rec.model.nn.Dropout;
 import io.reg4rec.model.nn.Embedding;
@@ -126,26 +127,23 @@ public final class SasRec extends Module {
         return out;
     }
 
-    /** The k best items (1..numItems) per history, best first. */
+    /** The k best items (1..numItems) per history, best first (ties: lower id first); the ranking runs on the model's device. */
     public int[][] topK(int[][] histories, int k) {
-        float[][] scores = scores(histories);
-        int[][] out = new int[scores.length][];
-        for (int b = 0; b < scores.length; b++) out[b] = topItems(scores[b], k);
-        return out;
-    }
-
-    /** Indices 1..length-1 of the k largest scores, best first (ties: lower index first). */
-    static int[] topItems(float[] scores, int k) {
-        CrssDecoder.TopPairs top = new CrssDecoder.TopPairs(Math.min(k, scores.length - 1));
-        for (int i = 1; i < scores.length; i++) top.offer(i, scores[i]);
-        Integer[] idx = new Integer[top.size()];
-        for (int i = 0; i < idx.length; i++) idx[i] = i;
-        java.util.Arrays.sort(idx, (a, b) -> {
-            int c = Float.compare(top.value(b), top.value(a));
-            return c != 0 ? c : Integer.compare(top.pair(a), top.pair(b));
-        });
-        int[] out = new int[idx.length];
-        for (int i = 0; i < idx.length; i++) out[i] = top.pair(idx[i]);
+        if (k < 1) throw new IllegalArgumentException("SasRec.topK: k must be positive, got " + k);
+        int batch = histories.length, kept = Math.min(k, config.numItems());
+        int[] ids;
+        try (NoGrad ignored = NoGrad.enter(); Scope scope = Scope.open()) {
+            Variable h = hidden(histories);
+            Variable last = h.select(1, h.size(1) - 1);
+            Tensor logits = itemLogits(last).data();
+            try (Tensor items = logits.slice(1, 1, config.numItems() + 1).contiguous(); TopK top = items.topk(kept)) {   // column 0 is padding
+                ids = (int[]) top.indices().toHost();
+            }
+        }
+        int[][] out = new int[batch][kept];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < kept; i++) out[b][i] = ids[b * kept + i] + 1;
+        }
         return out;
     }
 }

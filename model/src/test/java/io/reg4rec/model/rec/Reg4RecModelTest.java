@@ -73,7 +73,10 @@ class Reg4RecModelTest {
             assertTrue(token > 0 && token < 3 * Math.log(M * D), "token CE near log(M*D) at init: " + token);
             assertTrue(cate > 0 && cate < 3 * Math.log(C), "category CE near log(C) at init: " + cate);
             assertEquals(token + cate, loss.total().item(), 1e-5);
-            assertTrue(loss.stepAccuracy() >= 0 && loss.stepAccuracy() <= 1);
+            double stepHits = loss.stepAccuracy().item() * TARGETS.length * M, categoryHits = loss.categoryAccuracy().item() * TARGETS.length * M;
+            assertTrue(stepHits >= 0 && stepHits <= TARGETS.length * M && categoryHits >= 0 && categoryHits <= TARGETS.length * M);
+            assertEquals(Math.rint(stepHits), stepHits, 1e-3, "a share of whole steps");
+            assertEquals(Math.rint(categoryHits), categoryHits, 1e-3, "a share of whole steps");
             loss.total().backward();
             for (Map.Entry<String, Variable> e : model.namedParameters().entrySet()) {
                 assertNotNull(e.getValue().grad(), "no gradient for " + e.getKey());

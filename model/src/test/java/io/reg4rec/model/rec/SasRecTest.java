@@ -52,9 +52,22 @@ class SasRecTest {
     }
 
     @Test
-    void topItemsAreBestFirstAndSkipPadding() {
-        assertArrayEquals(new int[]{3, 1}, SasRec.topItems(new float[]{100, 2, -1, 5}, 2));
-        assertArrayEquals(new int[]{3, 1, 2}, SasRec.topItems(new float[]{100, 2, -1, 5}, 10));
+    void topKIsTheScoresSortedBestFirstWithoutPadding() {
+        try (Scope s = Scope.open(); SasRec model = new SasRec(Device.CPU, small(20), 3)) {
+            model.eval();
+            int[][] histories = {{1, 2, 3, 4}, {5, 6}, {7}};
+            float[][] scores = model.scores(histories);
+            for (int k : new int[]{1, 5, 20, 50}) {
+                int[][] top = model.topK(histories, k);
+                for (int b = 0; b < histories.length; b++) {
+                    float[] row = scores[b];
+                    int[] expected = java.util.stream.IntStream.rangeClosed(1, 20).boxed()
+                            .sorted((x, y) -> row[x] != row[y] ? Float.compare(row[y], row[x]) : Integer.compare(x, y))
+                            .limit(k).mapToInt(Integer::intValue).toArray();
+                    assertArrayEquals(expected, top[b], "history " + b + ", k " + k);
+                }
+            }
+        }
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.reg4rec.train.rec;
 
 import io.reg4rec.autograd.Variable;
+import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.nn.Module;
 
 import java.util.Map;
@@ -12,8 +13,12 @@ import java.util.SplittableRandom;
  * batch of units, and a {@link Ranker} for validation and test.
  */
 public interface RecTask {
-    /** The loss of one batch: the total to differentiate, and named parts already read to the host (for the epoch log). */
-    record StepLoss(Variable total, Map<String, Double> parts) {}
+    /**
+     * The loss of one batch: the total to differentiate, and named single-value parts for the
+     * epoch log (e.g. the loss itself, accuracies), left on the device: the loop sums them there
+     * and reads the sums only now and then, so a step does not wait for the device.
+     */
+    record StepLoss(Variable total, Map<String, Tensor> parts) {}
 
     /** A short name for logs, files and tables ("reg4rec", "sasrec", "tiger"). */
     String name();

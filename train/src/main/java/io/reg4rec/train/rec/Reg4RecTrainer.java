@@ -1,5 +1,6 @@
 package io.reg4rec.train.rec;
 
+import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.nn.Module;
 import io.reg4rec.model.rec.DecodingOrders;
 import io.reg4rec.model.rec.Reg4RecModel;
@@ -105,10 +106,10 @@ public final class Reg4RecTrainer implements RecTask {
         Examples.Batch batch = Examples.pick(examples, units);
         int[][] orders = orders(batch.histories(), batch.targets(), epoch, rng);
         Reg4RecModel.PretrainLoss loss = model.loss(batch.histories(), batch.targets(), orders);
-        Map<String, Double> parts = new LinkedHashMap<>();
-        parts.put("loss", loss.total().item());
-        parts.put("token_loss", loss.tokenLoss().item());
-        parts.put("category_loss", loss.categoryLoss().item());
+        Map<String, Tensor> parts = new LinkedHashMap<>();
+        parts.put("loss", loss.total().data());
+        parts.put("token_loss", loss.tokenLoss().data());
+        parts.put("category_loss", loss.categoryLoss().data());
         parts.put("step_accuracy", loss.stepAccuracy());
         parts.put("category_accuracy", loss.categoryAccuracy());
         return new StepLoss(loss.total(), parts);

@@ -20,15 +20,19 @@ import io.reg4rec.model.tokenizer.TokenizerConfig;
  * @param encoderLayers   encoder depth
  * @param decoderLayers   decoder depth
  * @param dropout         dropout of the generative models
+ * @param sasrecDropout   dropout of the SASRec baseline
  * @param maxHistory      history cap (50, the S3Rec convention)
  * @param tokenizerEpochs passes of the tokenizer over the items
  * @param train           the training loop's settings
  * @param reg4rec         decoding orders during training, beam width and d at evaluation
  */
 public record RunSettings(int codebooks, int codewords, int dModel, int heads, int dFeedForward, int encoderLayers, int decoderLayers,
-                          double dropout, int maxHistory, int tokenizerEpochs, TrainConfig train, Reg4RecTrainer.Options reg4rec) {
+                          double dropout, double sasrecDropout, int maxHistory, int tokenizerEpochs, TrainConfig train, Reg4RecTrainer.Options reg4rec) {
     public RunSettings {
         if (codebooks < 2 || codebooks > 30) throw new IllegalArgumentException("RunSettings: codebooks M must be in 2..30, got " + codebooks);
+        if (!(dropout >= 0 && dropout < 1) || !(sasrecDropout >= 0 && sasrecDropout < 1)) {
+            throw new IllegalArgumentException("RunSettings: dropout must be in [0, 1), got " + dropout + " (generative) and " + sasrecDropout + " (SASRec)");
+        }
         if (codewords < 2) throw new IllegalArgumentException("RunSettings: codewords D must be >= 2, got " + codewords);
         if (maxHistory < 1) throw new IllegalArgumentException("RunSettings: max history must be >= 1, got " + maxHistory);
         if (tokenizerEpochs < 1) throw new IllegalArgumentException("RunSettings: tokenizer epochs must be >= 1, got " + tokenizerEpochs);
@@ -38,17 +42,20 @@ public record RunSettings(int codebooks, int codewords, int dModel, int heads, i
         new Reg4RecConfig(codebooks, codewords, 1, maxHistory, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, false, 1.0);   // validates the widths
     }
 
-    /** Real data: the paper's sizes, 30 epochs (patience 5), tokenizer 100 epochs. */
+    /**
+     * Real data: the paper's sizes, dropout 0.1, 30 epochs (patience 5), tokenizer 100 epochs; SASRec
+     * dropout 0.5, the SASRec paper's choice for the sparse Amazon sets.
+     */
     public static RunSettings paper() {
-        return new RunSettings(8, 300, 128, 4, 640, 1, 2, 0.1, 50, 100, TrainConfig.defaults(), Reg4RecTrainer.Options.defaults());
+        return new RunSettings(8, 300, 128, 4, 640, 1, 2, 0.1, 0.5, 50, 100, TrainConfig.defaults(), Reg4RecTrainer.Options.defaults());
     }
 
     /**
-     * The embedded synthetic dataset: M 4, D 64, width 64, FFN 256, 2 heads; 5 epochs (patience 2),
+     * The embedded synthetic dataset: M 4, D 64, width 64, FFN 256, 2 heads, dropout 0.1 (SASRec 0.2); 5 epochs (patience 2),
      * validation on 500 users (test on all), tokenizer 30 epochs.
      */
     public static RunSettings small() {
-        return new RunSettings(4, 64, 64, 2, 256, 1, 2, 0.1, 50, 30, TrainConfig.defaults().withEpochs(5).withPatience(2).withValidationUsers(500),
+        return new RunSettings(4, 64, 64, 2, 256, 1, 2, 0.1, 0.2, 50, 30, TrainConfig.defaults().withEpochs(5).withPatience(2).withValidationUsers(500),
                 Reg4RecTrainer.Options.defaults());
     }
 
@@ -58,7 +65,7 @@ public record RunSettings(int codebooks, int codewords, int dModel, int heads, i
 
     /** SASRec at the same width as the generative model, 2 blocks. */
     public SasRecConfig sasrecConfig(int numItems) {
-        return new SasRecConfig(numItems, maxHistory, dModel, heads, dFeedForward, 2, Math.max(dropout, 0.2));
+        return new SasRecConfig(numItems, maxHistory, dModel, heads, dFeedForward, 2, sasrecDropout);
     }
 
     /**
@@ -73,26 +80,30 @@ public record RunSettings(int codebooks, int codewords, int dModel, int heads, i
     }
 
     public RunSettings withCodebooks(int m, int d) {
-        return new RunSettings(m, d, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, maxHistory, tokenizerEpochs, train, reg4rec);
+        return new RunSettings(m, d, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec);
     }
 
     public RunSettings withWidths(int width, int h, int ffn) {
-        return new RunSettings(codebooks, codewords, width, h, ffn, encoderLayers, decoderLayers, dropout, maxHistory, tokenizerEpochs, train, reg4rec);
+        return new RunSettings(codebooks, codewords, width, h, ffn, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec);
     }
 
     public RunSettings withTokenizerEpochs(int e) {
-        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, maxHistory, e, train, reg4rec);
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, e, train, reg4rec);
     }
 
     public RunSettings withTrain(TrainConfig t) {
-        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, maxHistory, tokenizerEpochs, t, reg4rec);
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, t, reg4rec);
     }
 
     public RunSettings withReg4rec(Reg4RecTrainer.Options o) {
-        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, maxHistory, tokenizerEpochs, train, o);
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, o);
+    }
+
+    public RunSettings withSasrecDropout(double p) {
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, p, maxHistory, tokenizerEpochs, train, reg4rec);
     }
 
     public RunSettings withDropout(double p) {
-        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, p, maxHistory, tokenizerEpochs, train, reg4rec);
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, p, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec);
     }
 }

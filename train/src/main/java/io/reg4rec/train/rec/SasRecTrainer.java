@@ -50,7 +50,7 @@ public final class SasRecTrainer implements RecTask {
         int[][] batch = new int[units.length][];
         for (int i = 0; i < units.length; i++) batch[i] = sequences[units[i]];
         Variable loss = model.loss(batch);
-        return new StepLoss(loss, Map.of("loss", loss.item()));
+        return new StepLoss(loss, Map.of("loss", loss.data()));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.reg4rec.train.rec;
 
+import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.nn.Module;
 import io.reg4rec.model.rec.DecodedPath;
 import io.reg4rec.model.rec.Reg4RecModel;
@@ -48,10 +49,10 @@ public final class TigerTrainer implements RecTask {
     public StepLoss loss(int[] units, int epoch, SplittableRandom rng) {
         Examples.Batch batch = Examples.pick(examples, units);
         Reg4RecModel.PretrainLoss loss = tiger.loss(batch.histories(), batch.targets());
-        Map<String, Double> parts = new LinkedHashMap<>();
-        parts.put("loss", loss.total().item());
-        parts.put("token_loss", loss.tokenLoss().item());
-        parts.put("category_loss", loss.categoryLoss().item());
+        Map<String, Tensor> parts = new LinkedHashMap<>();
+        parts.put("loss", loss.total().data());
+        parts.put("token_loss", loss.tokenLoss().data());
+        parts.put("category_loss", loss.categoryLoss().data());
         parts.put("step_accuracy", loss.stepAccuracy());
         return new StepLoss(loss.total(), parts);
     }

@@ -3,12 +3,12 @@ package io.reg4rec.train.rec;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.reg4rec.engine.Scope;
+import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.nn.Dropout;
 import io.reg4rec.model.nn.Module;
 import io.reg4rec.train.Checkpoint;
 import io.reg4rec.train.data.LeaveOneOut;
 import io.reg4rec.train.optim.AdamW;
-import io.reg4rec.train.optim.GradClip;
 import io.reg4rec.train.optim.LrSchedule;
 
 import java.io.IOException;
@@ -35,14 +35,19 @@ import java.util.SplittableRandom;
  * the epoch, the early-stopping state and the dropout call counters; data order and decoding
  * orders derive from (seed, epoch, batch), so a resumed run continues as the original would have.
  *
- * <p>Host synchronisation inside the batch loop: the loss parts the task reads for the log and
- * the global gradient norm (one scalar each); batches are built on the host and uploaded once.
+ * <p>Host synchronisation inside the batch loop: none per step. Loss parts and the global
+ * gradient norm (clipping and the AdamW update read it on the device) are summed on the device;
+ * the sums are read every {@link #READ_INTERVAL_NANOS} for the progress line and at the end of
+ * the epoch, which is also when a non-finite loss is caught (the error names the batch range).
+ * Batches are built on the host and uploaded once.
  */
 public final class TrainingLoop {
     public static final String LAST = "last.safetensors", BEST = "best.safetensors", METRICS = "metrics.jsonl";
     static final String META_TASK = "train.task", META_EPOCH = "train.epochs_done", META_BEST = "train.best_ndcg10",
             META_BEST_EPOCH = "train.best_epoch", META_BAD = "train.bad_epochs", META_SEED = "train.seed", META_DROPOUT = "dropout.";
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** How often the device-side sums of the loss parts are read during an epoch (2 s). */
+    static final long READ_INTERVAL_NANOS = 2_000_000_000L;
 
     /** How a run ended. bestEpoch is 1-based (0 when no epoch was validated, e.g. zero epochs). */
     public record Result(int epochsDone, int bestEpoch, double bestValidationNdcg10, boolean stoppedEarly, long steps, double seconds,
@@ -110,26 +115,40 @@ public final class TrainingLoop {
                 model.train();
                 long epochStart = System.nanoTime();
                 int[][] batches = batches(units, new SplittableRandom(mix(config.seed(), epoch)));
-                Map<String, Double> sums = new LinkedHashMap<>();
+                Map<String, Double> sums = Map.of();
                 double lastLr = 0;
-                try (Progress progress = showProgress ? Progress.start(task.name() + " epoch " + (epoch + 1), batchesPerEpoch, true) : Progress.silent()) {
+                try (StepSums deviceSums = new StepSums();
+                     Progress progress = showProgress ? Progress.start(task.name() + " epoch " + (epoch + 1), batchesPerEpoch, true) : Progress.silent()) {
+                    long lastRead = System.nanoTime();
+                    int checkedUpTo = 0;
                     for (int b = 0; b < batchesPerEpoch; b++) {
                         int[] batch = batches[b];
                         lastLr = schedule.lr(optimizer.steps());
                         try (Scope step = Scope.open()) {
                             RecTask.StepLoss loss = task.loss(batch, epoch, new SplittableRandom(mix(mix(config.seed(), epoch), b + 1)));
                             loss.total().backward();
-                            double norm = config.gradClip() > 0 ? GradClip.clipGlobalNorm(model.parameters(), config.gradClip()) : Double.NaN;
-                            optimizer.step(lastLr);
-                            model.zeroGrad();
-                            loss.parts().forEach((k, v) -> sums.merge(k, v, Double::sum));
-                            if (!Double.isNaN(norm)) sums.merge("grad_norm", norm, Double::sum);
-                            Double total = loss.parts().get("loss");
-                            if (total != null && !Double.isFinite(total)) {
-                                throw new IllegalStateException(task.name() + ": loss became " + total + " at epoch " + (epoch + 1) + ", batch " + (b + 1) + " (lr " + lastLr + ")");
+                            if (config.gradClip() > 0) {
+                                try (Tensor norm = optimizer.step(lastLr, config.gradClip())) {
+                                    deviceSums.add("grad_norm", norm);
+                                }
+                            } else {
+                                optimizer.step(lastLr);
                             }
+                            model.zeroGrad();
+                            deviceSums.add(loss.parts());
                         }
-                        progress.message(String.format(Locale.ROOT, "loss %.4f", sums.getOrDefault("loss", Double.NaN) / (b + 1)));
+                        boolean last = b + 1 == batchesPerEpoch;
+                        if (last || System.nanoTime() - lastRead > READ_INTERVAL_NANOS) {
+                            sums = deviceSums.read();   // the one synchronisation of these batches
+                            lastRead = System.nanoTime();
+                            Double total = sums.get("loss");
+                            if (total != null && !Double.isFinite(total)) {
+                                throw new IllegalStateException(task.name() + ": loss became " + total + " at epoch " + (epoch + 1) + ", in batches "
+                                        + (checkedUpTo + 1) + ".." + (b + 1) + " (lr " + lastLr + ")");
+                            }
+                            checkedUpTo = b + 1;
+                            progress.message(String.format(Locale.ROOT, "loss %.4f", sums.getOrDefault("loss", Double.NaN) / (b + 1)));
+                        }
                         progress.stepTo(b + 1);
                     }
                 }
