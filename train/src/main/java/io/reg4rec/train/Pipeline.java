@@ -76,6 +76,12 @@ public final class Pipeline implements Callable<Integer> {
                     + "early stopping applies (default: 8 x --epochs)")
     Integer sasrecEpochs;
 
+    @Option(names = "--tiger-epochs", paramLabel = "N", description = "most epochs of the TIGER baseline; early stopping applies (default: --epochs)")
+    Integer tigerEpochs;
+
+    @Option(names = "--skip-reg4rec", description = "train and test only the --baselines (and the popularity floor), e.g. to run them apart from a long REG4Rec run")
+    boolean skipReg4rec;
+
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/pipeline", description = "output folder (default: ${DEFAULT-VALUE})")
     Path out;
 
@@ -114,6 +120,9 @@ public final class Pipeline implements Callable<Integer> {
         }
         if (resume != null && !Files.isRegularFile(resume)) throw new LauncherSupport.UsageException("--resume " + resume + ": no such file");
         if (sasrecEpochs != null && sasrecEpochs < 0) throw new LauncherSupport.UsageException("--sasrec-epochs must be >= 0, got " + sasrecEpochs);
+        if (tigerEpochs != null && tigerEpochs < 0) throw new LauncherSupport.UsageException("--tiger-epochs must be >= 0, got " + tigerEpochs);
+        if (skipReg4rec && wanted.isEmpty()) throw new LauncherSupport.UsageException("--skip-reg4rec needs --baselines (nothing would be trained)");
+        if (skipReg4rec && resume != null) throw new LauncherSupport.UsageException("--resume continues REG4Rec training; it cannot go with --skip-reg4rec");
         RunSettings settings = options.settings();
         Device device = LauncherSupport.chooseDevice(options.device);
         PrintStream log = System.err;
@@ -123,8 +132,10 @@ public final class Pipeline implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         PopularityRanker popularity = new PopularityRanker(stage.popularity);
         rows.add(new Row("Popularity", RecPipeline.test(popularity, null, stage.split, settings.maxHistory(), settings.train().evalBatch(), false), null, 0));
-        RecPipeline.ModelResult reg4rec = stage.trainAndTest(resume, !options.noProgress);
-        rows.add(new Row("REG4Rec", reg4rec.test(), reg4rec.training(), reg4rec.training().seconds()));
+        if (!skipReg4rec) {
+            RecPipeline.ModelResult reg4rec = stage.trainAndTest(resume, !options.noProgress);
+            rows.add(new Row("REG4Rec", reg4rec.test(), reg4rec.training(), reg4rec.training().seconds()));
+        }
         stage.close();
 
         if (wanted.contains("sasrec")) {
@@ -145,8 +156,9 @@ public final class Pipeline implements Callable<Integer> {
             log.println("pipeline: " + rq.report());
             ItemCatalog catalog = Catalogs.catalog(rq.tokens(), stage.categories, settings.codewords());
             try (Reg4RecModel model = RecPipeline.tigerModel(device, settings, catalog, options.seed)) {
+                TrainConfig tigerTrain = tigerEpochs != null ? settings.train().withEpochs(tigerEpochs) : settings.train();
                 RecPipeline.ModelResult r = RecPipeline.trainAndTest(new TigerTrainer(model, stage.split, settings.reg4rec().beamWidth()), stage.split,
-                        settings.train(), out.resolve("tiger"), null, log, !options.noProgress);
+                        tigerTrain, out.resolve("tiger"), null, log, !options.noProgress);
                 rows.add(new Row("TIGER", r.test(), r.training(), r.training().seconds()));
             }
         }

@@ -37,13 +37,13 @@ final class CudaTopK {
         long sortBytes = 2L * sortSize * Integer.BYTES;
         boolean cached = sortBytes + (long) n * Integer.BYTES <= CACHE_BYTES;
         int sharedBytes = (int) (sortBytes + (cached ? (long) n * Integer.BYTES : 0));
-        if (sharedBytes > 48 * 1024) {
-            CUfunction f = cuda.function("topk", name);
-            if (!RAISED.contains(f)) {
-                CudaBackend.check(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, CACHE_BYTES),
-                        "cuFuncSetAttribute(" + name + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + CACHE_BYTES + ")");
-                RAISED.add(f);
-            }
+        // Raised for every launch size: the kernel's static shared memory (histogram, scan) counts
+        // against the 48 KiB default too, so a dynamic size just under 48 KiB already needs it.
+        CUfunction f = cuda.function("topk", name);
+        if (!RAISED.contains(f)) {
+            CudaBackend.check(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, CACHE_BYTES),
+                    "cuFuncSetAttribute(" + name + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + CACHE_BYTES + ")");
+            RAISED.add(f);
         }
         cuda.kernel("topk", name)
                 .ptr(cuda.pointer(x)).ptr(cuda.pointer(values)).ptr(cuda.pointer(indices))
