@@ -4,7 +4,7 @@
 java=$bundle/runtime/bin/java
 # A copy that lost its file modes (some transfers do) still runs.
 [ -x "$java" ] || chmod +x "$bundle"/runtime/bin/* "$bundle"/runtime/lib/jspawnhelper 2>/dev/null
-java_opts=(--add-modules jdk.incubator.vector -Xss4m -Djava.io.tmpdir="$work"
+java_opts=(--add-modules jdk.incubator.vector,jdk.incubator.foreign --enable-native-access=ALL-UNNAMED -Xss4m -Djava.io.tmpdir="$work"
            -XX:ErrorFile="$out/hs_err_pid%p.log")
 shopt -s nullglob
 class_dirs=("$bundle"/classes/*)

@@ -72,14 +72,14 @@ jar --create --file "$natives" --no-manifest -C "$slim" lib
 
 echo "[bundle] jlink runtime image"
 # Modules the code needs (jdeps over classes and jars), plus what the JCuda loader, JMH and
-# the Vector API use reflectively or at run time.
+# the Vector API use reflectively or at run time (jdk.incubator.foreign: TensorMaps, TMA GEMM).
 cp_jars=$(find "$bundle/lib" -name '*.jar' | sort | tr '\n' ':')
 shopt -s nullglob
 analysed=("$bundle"/classes/* "$bundle"/test-classes/* "$bundle"/lib/*.jar "$bundle"/lib/junit/*.jar)
 shopt -u nullglob
 found=$(jdeps --multi-release 17 --ignore-missing-deps --print-module-deps --class-path "$cp_jars" "${analysed[@]}" 2>/dev/null \
           | grep -E '^[A-Za-z0-9_.]+(,[A-Za-z0-9_.]+)*$' | tail -1 || true)
-required=java.base,java.logging,java.xml,jdk.unsupported,java.management,jdk.incubator.vector
+required=java.base,java.logging,java.xml,jdk.unsupported,java.management,jdk.incubator.vector,jdk.incubator.foreign
 # java.xml: the JUnit console writes its XML reports with it (jdeps does not always report it).
 # java.desktop is wanted by one commons-math3 class (geometry.euclidean.twod.Line, for
 # java.awt.geom) that nothing here uses; it would add ~8 MB.
@@ -92,7 +92,7 @@ jlink --add-modules "$all_modules" --strip-debug --no-header-files --no-man-page
 if command -v strip >/dev/null; then
   find "$bundle/runtime" -name '*.so' -exec strip --strip-unneeded {} +
 fi
-"$bundle/runtime/bin/java" --add-modules jdk.incubator.vector -version >/dev/null 2>&1 \
+"$bundle/runtime/bin/java" --add-modules jdk.incubator.vector,jdk.incubator.foreign -version >/dev/null 2>&1 \
   || { echo "[bundle] the runtime image does not start" >&2; exit 1; }
 
 echo "[bundle] scripts"

@@ -76,7 +76,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 # shellcheck source=bundle-env.sh
 . "$bundle/bundle-env.sh"
 java_opts+=(-Dreg4rec.device=cuda)
-"$java" --add-modules jdk.incubator.vector -version 2>&1 | grep -v incubator | head -1
+"$java" --add-modules jdk.incubator.vector,jdk.incubator.foreign -version 2>&1 | grep -v incubator | head -1
 
 if [ "$run_tests" = 1 ]; then
   if has_class train io.reg4rec.train.EngineCheck; then

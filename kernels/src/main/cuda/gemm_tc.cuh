@@ -127,20 +127,26 @@ __device__ __forceinline__ void load_tile(uint32_t tile, const unsigned char* ba
     }
 }
 
-// This block's batch and the first row and column of its BM x BN tile of C (128 x 128 for the
+// The batch and the first row and column of BM x BN tile number `tile` of C (128 x 128 for the
 // mma.sync kernels), numbering tiles in groups of TC_GROUP_M tile-rows so that blocks running
 // together share operand tiles in L2.
 template <int BM = TC_BM, int BN = TC_BN>
-__device__ __forceinline__ void tile_origin(const TcShape& s, long long& batchIndex, long long& row0, long long& col0) {
+__device__ __forceinline__ void tile_origin(const TcShape& s, long long tile, long long& batchIndex, long long& row0, long long& col0) {
     const long long tilesM = (s.m + BM - 1) / BM, tilesN = (s.n + BN - 1) / BN;
     const long long perBatch = tilesM * tilesN;
-    batchIndex = blockIdx.x / perBatch;
-    const long long t = blockIdx.x % perBatch;
+    batchIndex = tile / perBatch;
+    const long long t = tile % perBatch;
     const long long groupSpan = (long long)TC_GROUP_M * tilesN;
     const long long firstM = (t / groupSpan) * TC_GROUP_M;
     const long long groupRows = min((long long)TC_GROUP_M, tilesM - firstM);
     row0 = (firstM + (t % groupSpan) % groupRows) * BM;
     col0 = ((t % groupSpan) / groupRows) * BN;
+}
+
+// This block's tile (one tile per block, numbered by blockIdx.x).
+template <int BM = TC_BM, int BN = TC_BN>
+__device__ __forceinline__ void tile_origin(const TcShape& s, long long& batchIndex, long long& row0, long long& col0) {
+    tile_origin<BM, BN>(s, (long long)blockIdx.x, batchIndex, row0, col0);
 }
 
 __device__ __forceinline__ float load_epilogue_value(const void* p, long long kind, long long index) {

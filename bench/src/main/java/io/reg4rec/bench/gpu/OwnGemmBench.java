@@ -13,10 +13,11 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The engine's own tensor-core GEMMs (gemm_tc.cu, gemm_wgmma.cu) next to cuBLAS through the engine:
- * bf16 through Backend#matmul with -Dreg4rec.gemm=own on both own bf16 kernels (impl own_mma, and
- * own_wgmma on sm_90, chosen by -Dreg4rec.gemm.bf16) and with =cublas, and fp8 (E4M3 x E4M3, bf16 output)
- * through Backend#matmulScaled on both own fp8 kernels (impl own_mma, and own_wgmma on sm_90), on square problems and on the model's shapes (the two linear
+ * The engine's own tensor-core GEMMs (gemm_tc.cu, gemm_wgmma.cu, gemm_tma.cu) next to cuBLAS through the engine:
+ * bf16 through Backend#matmul with -Dreg4rec.gemm=own on the own bf16 kernels (impl own_mma, and
+ * own_wgmma and own_tma on sm_90, chosen by -Dreg4rec.gemm.bf16) and with =cublas, and fp8 (E4M3 x E4M3, bf16 output)
+ * through Backend#matmulScaled on the own fp8 kernels (impl own_mma, and own_wgmma and own_tma on sm_90; own_tma
+ * runs the cp.async kernel where the plan splits k), on square problems and on the model's shapes (the two linear
  * layers of 51200 rows, 128 -> 640 -> 128, and their backward products: dX = dY W^T and
  * dW = X^T dY). Outputs are preallocated, so only the GEMM (and, for layouts the kernels do not
  * take directly, their operand repacking) is timed: CUDA events, median over the repetitions.
@@ -25,8 +26,9 @@ import java.util.Locale;
  * <p>Prints one JSON object per measurement: bench, impl, dtype, m, n, k, ta, tb, median_ms,
  * tflops (the peer is bench/torch/own_gemm_peer.py). Usage: {@code OwnGemmBench [--reps N>=20] [--sweep]}.
  *
- * <p>{@code --sweep} (compute capability 9.0) instead times every wgmma kernel variant
- * ({@link WgmmaTuning#VARIANTS}, plus "auto", the current default) for bf16 (A [m, k], B [k, n])
+ * <p>{@code --sweep} (compute capability 9.0) instead times every cp.async wgmma kernel variant
+ * ({@link WgmmaTuning#VARIANTS}, plus "auto", their plan), every TMA variant (tma_&lt;variant&gt;,
+ * {@link WgmmaTuning#TMA_VARIANTS}) and "default" (the engine's choice) for bf16 (A [m, k], B [k, n])
  * and fp8 E4M3 (A [m, k], B stored [n, k]), bf16 output, on 4096^3, 8192^3 and 51200 x 640 x 128.
  * Each variant's result is first compared with mma.sync's on the same inputs (max |x - ref| /
  * max |ref|); one above {@link #SWEEP_TOLERANCE} (or with NaN, e.g. tiles left unwritten) is
@@ -75,14 +77,14 @@ public final class OwnGemmBench {
             return;
         }
         for (Problem p : PROBLEMS) {
-            for (String kernel : cuda.computeCapability() == 90 ? List.of("mma", "wgmma") : List.of("mma")) {
+            for (String kernel : cuda.computeCapability() == 90 ? List.of("mma", "wgmma", "tma") : List.of("mma")) {
                 System.setProperty(CudaGemm.BF16_PROPERTY, kernel);
                 bf16(cuda, "own", "own_" + kernel, p, reps);
             }
             if (cuda.gemm().cublasReady()) bf16(cuda, "cublas", "cublas", p, reps);
             if (cuda.computeCapability() >= 89) {
                 Problem tn = new Problem(p.name, p.m, p.n, p.k, false, true);
-                for (String kernel : cuda.computeCapability() == 90 ? List.of("mma", "wgmma") : List.of("mma")) fp8(cuda, kernel, tn, reps);
+                for (String kernel : cuda.computeCapability() == 90 ? List.of("mma", "wgmma", "tma") : List.of("mma")) fp8(cuda, kernel, tn, reps);
             }
         }
         System.clearProperty(CudaGemm.PROPERTY);
@@ -153,15 +155,13 @@ public final class OwnGemmBench {
                         }
                         double refMax = 0;
                         for (float v : ref) refMax = Math.max(refMax, Math.abs(v));
-                        System.setProperty(kernelProperty, "wgmma");
                         String best = "mma";
                         double bestMs = Double.MAX_VALUE;
-                        List<WgmmaTuning.Setting> settings = new java.util.ArrayList<>();
-                        settings.add(WgmmaTuning.Setting.AUTO);
-                        for (WgmmaTuning.Variant v : WgmmaTuning.VARIANTS) settings.add(WgmmaTuning.Setting.of(v, 0));
-                        for (WgmmaTuning.Setting setting : settings) {
-                            String name = setting.variant() == null ? "auto" : setting.variant().suffix();
-                            WgmmaTuning.use(setting);
+                        for (Candidate candidate : candidates()) {
+                            String name = candidate.name();
+                            System.setProperty(kernelProperty, candidate.kernel());
+                            WgmmaTuning.use(candidate.setting());
+                            WgmmaTuning.useTma(candidate.tma());
                             try (Tensor out = Tensor.full(gpu, DType.BF16, Double.NaN, 1, p.m, p.n)) {
                                 run.accept(out);
                                 float[] got = out.toFloatArray();
@@ -178,7 +178,7 @@ public final class OwnGemmBench {
                                 }
                                 double ms = DeviceTimer.medianMs(cuda, 3, reps, () -> run.accept(out));
                                 emitSweep(p, dtype, name, ms, rel, "ok");
-                                if (setting.variant() != null && ms < bestMs) {
+                                if (candidate.fixed() && ms < bestMs) {
                                     bestMs = ms;
                                     best = name;
                                 }
@@ -201,6 +201,28 @@ public final class OwnGemmBench {
             System.clearProperty(CudaGemm.FP8_PROPERTY);
             System.clearProperty(CudaGemm.BF16_PROPERTY);
         }
+    }
+
+    /**
+     * One sweep entry: the kernel property value, the wgmma setting and TMA variant to force;
+     * fixed: a single kernel variant (eligible as the best), not an automatic choice.
+     */
+    private record Candidate(String name, String kernel, WgmmaTuning.Setting setting, WgmmaTuning.TmaVariant tma, boolean fixed) {}
+
+    /**
+     * "default": what the engine does with no property set (TMA where OwnTensorCoreGemm#tmaRoute
+     * takes the shape, else the cp.async wgmma plan); "auto": the cp.async wgmma kernel with its
+     * plan; each cp.async wgmma variant by name; each TMA variant as tma_&lt;variant&gt;.
+     */
+    private static List<Candidate> candidates() {
+        List<Candidate> all = new java.util.ArrayList<>();
+        all.add(new Candidate("default", "auto", WgmmaTuning.Setting.AUTO, null, false));
+        all.add(new Candidate("auto", "wgmma", WgmmaTuning.Setting.AUTO, null, false));
+        for (WgmmaTuning.Variant v : WgmmaTuning.VARIANTS) all.add(new Candidate(v.suffix(), "wgmma", WgmmaTuning.Setting.of(v, 0), null, true));
+        for (WgmmaTuning.TmaVariant v : WgmmaTuning.TMA_VARIANTS) {
+            all.add(new Candidate("tma_" + v.suffix(), "tma", WgmmaTuning.Setting.AUTO, v, true));
+        }
+        return all;
     }
 
     private static void emitSweep(Problem p, String dtype, String variant, double ms, double rel, String status) {

@@ -35,6 +35,10 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
  *   matmulEpilogue   bf16   own tensor cores (below)             JCublas2 cannot fuse bias / GELU / residual
  *   own tensor cores bf16   wgmma on 9.0, mma.sync on 8.0+       wgmma is Hopper's full-rate MMA; mma.sync
  *                                                                reaches 277-301 TFLOP/s there at most
+ *   wgmma on 9.0     both   TMA kernel (gemm_tma.cu) when        warp-specialised producer / consumers, no
+ *                           OwnTensorCoreGemm#tmaRoute takes     cp.async address work in the consumers;
+ *                           the shape and tensor maps encode,    not measured yet (OwnGemmBench --sweep
+ *                           else cp.async wgmma (gemm_wgmma.cu)  times both)
  * </pre>
  * The wgmma kernels also choose their tile width and k split (split-K for small m x n with long
  * k, such as the weight gradients) in {@link OwnTensorCoreGemm#plan}. The numbers above for the
@@ -74,12 +78,17 @@ public final class CudaGemm {
         /** mma.sync (gemm_tc.cu): bf16 on sm_80+, fp8 (m16n8k32) on sm_89+. */
         MMA,
         /** Hopper warpgroup MMA (gemm_wgmma.cu, built for sm_90a), compute capability 9.0 only. */
-        WGMMA
+        WGMMA,
+        /**
+         * The TMA-fed, warp-specialised warpgroup-MMA kernel (gemm_tma.cu, sm_90a) where
+         * OwnTensorCoreGemm#tmaRoute takes the shape and the tensor maps encode, else WGMMA.
+         */
+        TMA
     }
 
-    /** {@code reg4rec.gemm.fp8} = {@code auto} (default: WGMMA on 9.0, else MMA) | {@code mma} | {@code wgmma}; read on every call. */
+    /** {@code reg4rec.gemm.fp8} = {@code auto} (default: TMA on 9.0, else MMA) | {@code mma} | {@code wgmma} | {@code tma}; read on every call. */
     public static final String FP8_PROPERTY = "reg4rec.gemm.fp8";
-    /** {@code reg4rec.gemm.bf16} = {@code auto} (default: WGMMA on 9.0, else MMA) | {@code mma} | {@code wgmma}; read on every call. */
+    /** {@code reg4rec.gemm.bf16} = {@code auto} (default: TMA on 9.0, else MMA) | {@code mma} | {@code wgmma} | {@code tma}; read on every call. */
     public static final String BF16_PROPERTY = "reg4rec.gemm.bf16";
     /** Host-side alpha = 1 and beta = 0 for every GEMM (read by cuBLAS during the call; never written). */
     private static final Pointer ALPHA_ONE = Pointer.to(new float[]{1f}), BETA_ZERO = Pointer.to(new float[]{0f});
@@ -238,7 +247,7 @@ public final class CudaGemm {
             cublas(a, transposeA, b, transposeB, out, batch, m, n, k, (int) lda, (int) ldb, strideA, strideB);
         } else if (impl != Impl.OWN_SIMT && a.dtype() == DType.BF16 && backend.computeCapability() >= 80) {
             tensorCores.bf16(GemmArguments.check("matmul", a, transposeA, b, transposeB, out), a, transposeA, b, transposeB,
-                    null, false, null, out, bf16Kernel() == TensorCoreKernel.WGMMA);
+                    null, false, null, out, bf16Kernel());
         } else {
             own(a, transposeA, b, transposeB, out, batch, m, n, k, lda, ldb, strideA, strideB);
         }
@@ -254,22 +263,24 @@ public final class CudaGemm {
             throw new UnsupportedOperationException("matmulScaled: fp8 tensor-core GEMM needs compute capability 8.9 or newer (mma.sync with e4m3/e5m2), "
                     + backend.device() + " (" + backend.deviceName() + ") has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
         }
-        boolean wgmma = fp8Kernel() == TensorCoreKernel.WGMMA;
+        TensorCoreKernel kernel = fp8Kernel();
         backend.makeCurrent();
-        tensorCores.fp8(g, a, ta, b, tb, aScale, bScale, out, wgmma);
+        tensorCores.fp8(g, a, ta, b, tb, aScale, bScale, out, kernel);
     }
 
     /**
-     * The kernel fp8 GEMMs use now: wgmma where it exists (sm_90a code runs on compute
-     * capability 9.0 only), else mma.sync, unless {@link #FP8_PROPERTY} says otherwise.
+     * The kernel fp8 GEMMs use now: the TMA-fed wgmma kernel where it exists (sm_90a code runs on
+     * compute capability 9.0 only; it hands shapes it does not take to the cp.async wgmma kernel),
+     * else mma.sync, unless {@link #FP8_PROPERTY} says otherwise.
      */
     public TensorCoreKernel fp8Kernel() {
         return tensorCoreKernel(FP8_PROPERTY);
     }
 
     /**
-     * The own kernel bf16 GEMMs use now (matmul with {@link Impl#OWN}, and matmulEpilogue): wgmma
-     * on compute capability 9.0, else mma.sync, unless {@link #BF16_PROPERTY} says otherwise.
+     * The own kernel bf16 GEMMs use now (matmul with {@link Impl#OWN}, and matmulEpilogue): the
+     * TMA-fed wgmma kernel on compute capability 9.0 (falling back to the cp.async one per shape),
+     * else mma.sync, unless {@link #BF16_PROPERTY} says otherwise.
      */
     public TensorCoreKernel bf16Kernel() {
         return tensorCoreKernel(BF16_PROPERTY);
@@ -282,17 +293,26 @@ public final class CudaGemm {
             case "mma":
                 return TensorCoreKernel.MMA;
             case "wgmma":
+            case "tma":
                 if (!hopper) {
-                    throw new IllegalStateException("-D" + property + "=wgmma needs compute capability 9.0 (sm_90a code), "
+                    throw new IllegalStateException("-D" + property + "=" + setting + " needs compute capability 9.0 (sm_90a code), "
                             + backend.device() + " has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
                 }
-                return TensorCoreKernel.WGMMA;
+                return setting.equals("tma") ? TensorCoreKernel.TMA : TensorCoreKernel.WGMMA;
             case "auto":
             case "":
-                return hopper ? TensorCoreKernel.WGMMA : TensorCoreKernel.MMA;
+                return hopper ? TensorCoreKernel.TMA : TensorCoreKernel.MMA;
             default:
-                throw new IllegalArgumentException("-D" + property + "=" + setting + ": expected auto, mma or wgmma");
+                throw new IllegalArgumentException("-D" + property + "=" + setting + ": expected auto, mma, wgmma or tma");
         }
+    }
+
+    /**
+     * Whether {@link #FP8_PROPERTY} (fp8) or {@link #BF16_PROPERTY} says {@code tma}: then the TMA
+     * kernel runs on every shape whose plan has no k split, small ones included (tests, benchmarks).
+     */
+    static boolean tmaForced(boolean fp8) {
+        return System.getProperty(fp8 ? FP8_PROPERTY : BF16_PROPERTY, "auto").trim().equalsIgnoreCase("tma");
     }
 
     /**
@@ -307,7 +327,7 @@ public final class CudaGemm {
                     + backend.device() + " (" + backend.deviceName() + ") has " + backend.computeCapability() / 10 + "." + backend.computeCapability() % 10);
         }
         backend.makeCurrent();
-        tensorCores.bf16(g, a, ta, b, tb, bias, gelu, residual, out, bf16Kernel() == TensorCoreKernel.WGMMA);
+        tensorCores.bf16(g, a, ta, b, tb, bias, gelu, residual, out, bf16Kernel());
     }
 
     private void cublas(Tensor a, boolean ta, Tensor b, boolean tb, Tensor out, int batch, int m, int n, int k,

@@ -28,7 +28,9 @@ import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
  * so any shape and view gives the right answer, and the fast path needs no copy.
  */
 final class OwnTensorCoreGemm {
-    static final String MODULE = "gemm_tc", WGMMA_MODULE = "gemm_wgmma";
+    static final String MODULE = "gemm_tc", WGMMA_MODULE = "gemm_wgmma", TMA_MODULE = "gemm_tma";
+    /** Threads of a TMA GEMM block: one producer and two consumer warpgroups (gemm_tma.cu). */
+    static final int TMA_THREADS = 384;
     static final int TILE = 128, THREADS = 256;
     /** Dynamic shared memory of one block: 3 stages x (A + B) x 128 x 128 bytes (TC_SMEM_BYTES). */
     static final int SHARED_BYTES = 3 * 2 * 128 * 128;
@@ -56,6 +58,10 @@ final class OwnTensorCoreGemm {
 
     private final CudaBackend backend;
     private final Set<String> sharedMemoryRaised = ConcurrentHashMap.newKeySet();
+    /** Reasons already logged for falling back from the TMA kernel (each said once). */
+    private static final Set<String> TMA_FALLBACKS_LOGGED = ConcurrentHashMap.newKeySet();
+    /** TMA kernel launches so far (tests check that the path they mean to cover ran). */
+    static final java.util.concurrent.atomic.LongAdder TMA_LAUNCHES = new java.util.concurrent.atomic.LongAdder();
 
     OwnTensorCoreGemm(CudaBackend backend) {
         this.backend = backend;
@@ -63,32 +69,41 @@ final class OwnTensorCoreGemm {
 
     /**
      * bf16 x bf16 (fp32 accumulation) with the epilogue of {@link io.reg4rec.engine.Backend#matmulEpilogue}:
-     * on mma.sync (sm_80+, gemm_tc.cu) or, with {@code wgmma}, on Hopper's warpgroup MMA (sm_90 only, gemm_wgmma.cu).
+     * on mma.sync (sm_80+, gemm_tc.cu), Hopper's warpgroup MMA (sm_90 only, gemm_wgmma.cu) or, with
+     * {@link CudaGemm.TensorCoreKernel#TMA}, the TMA-fed warp-specialised kernel where {@link #tmaRoute} takes it.
      */
     void bf16(GemmArguments g, Tensor a, boolean ta, Tensor b, boolean tb, Tensor bias, boolean gelu, Tensor residual, Tensor out,
-              boolean wgmma) {
+              CudaGemm.TensorCoreKernel kernel) {
         if (a.dtype() != DType.BF16 || b.dtype() != DType.BF16) {
             throw new IllegalArgumentException("bf16 tensor-core GEMM: operands must be BF16, got " + a.describe() + " x " + b.describe());
         }
         if (g.batch == 0 || g.m == 0 || g.n == 0) return;
         try (Operand pa = Operand.prepare(backend, a, false); Operand pb = Operand.prepare(backend, b, false)) {
             String name = "gemm_bf16_" + (ta ? "t" : "n") + (tb ? "t" : "n") + "_" + outSuffix(out);
-            if (wgmma) launchWgmma("wg_" + name, 2, g, pa, pb, bias, gelu, residual, null, null, out);
-            else launch(MODULE, "tc_" + name, SHARED_BYTES, g, pa, pb, bias, gelu, residual, null, null, out);
+            switch (kernel) {
+                case TMA -> launchTmaOrWgmma(name, 2, g, pa, !ta, pb, tb, bias, gelu, residual, null, null, out);
+                case WGMMA -> launchWgmma("wg_" + name, 2, g, pa, pb, bias, gelu, residual, null, null, out);
+                case MMA -> launch(MODULE, "tc_" + name, SHARED_BYTES, g, pa, pb, bias, gelu, residual, null, null, out);
+            }
         }
     }
 
     /**
      * fp8 x fp8 scaled GEMM of {@link io.reg4rec.engine.Backend#matmulScaled}: on mma.sync (sm_89+,
-     * gemm_tc.cu) or, with {@code wgmma}, on Hopper's warpgroup MMA (sm_90 only, gemm_wgmma.cu).
+     * gemm_tc.cu), Hopper's warpgroup MMA (sm_90 only, gemm_wgmma.cu) or, with
+     * {@link CudaGemm.TensorCoreKernel#TMA}, the TMA-fed warp-specialised kernel where {@link #tmaRoute} takes it.
      */
-    void fp8(GemmArguments g, Tensor a, boolean ta, Tensor b, boolean tb, Tensor aScale, Tensor bScale, Tensor out, boolean wgmma) {
+    void fp8(GemmArguments g, Tensor a, boolean ta, Tensor b, boolean tb, Tensor aScale, Tensor bScale, Tensor out,
+             CudaGemm.TensorCoreKernel kernel) {
         if (g.batch == 0 || g.m == 0 || g.n == 0) return;
         // Both operands K-major: A stored [m, k] (ta false), B stored [n, k] (tb true).
         try (Operand pa = Operand.prepare(backend, a, ta); Operand pb = Operand.prepare(backend, b, !tb)) {
             String name = "gemm_" + fp8Suffix(a.dtype()) + "_" + fp8Suffix(b.dtype()) + "_" + outSuffix(out);
-            if (wgmma) launchWgmma("wg_" + name, 1, g, pa, pb, null, false, null, aScale, bScale, out);
-            else launch(MODULE, "tc_" + name, SHARED_BYTES, g, pa, pb, null, false, null, aScale, bScale, out);
+            switch (kernel) {
+                case TMA -> launchTmaOrWgmma(name, 1, g, pa, true, pb, true, null, false, null, aScale, bScale, out);
+                case WGMMA -> launchWgmma("wg_" + name, 1, g, pa, pb, null, false, null, aScale, bScale, out);
+                case MMA -> launch(MODULE, "tc_" + name, SHARED_BYTES, g, pa, pb, null, false, null, aScale, bScale, out);
+            }
         }
     }
 
@@ -156,6 +171,107 @@ final class OwnTensorCoreGemm {
             }
         } finally {
             if (partial != null) partial.close();
+            if (res != residual) res.close();
+        }
+    }
+
+    /**
+     * Where the TMA kernel family was chosen: gemm_tma.cu with the variant {@link #tmaRoute} gives,
+     * else (no variant for this shape, or the tensor maps cannot be encoded) gemm_wgmma.cu as
+     * {@link #launchWgmma}. {@code aKMajor} / {@code bKMajor}: A stored [m, k] / B stored [n, k].
+     */
+    private void launchTmaOrWgmma(String name, int elementBytes, GemmArguments g, Operand pa, boolean aKMajor, Operand pb, boolean bKMajor,
+                                  Tensor bias, boolean gelu, Tensor residual, Tensor aScale, Tensor bScale, Tensor out) {
+        int smCount = backend.multiprocessorCount();
+        Plan plan = plan(g.m, g.n, (long) g.k * elementBytes, g.batch, smCount, elementBytes == 1);
+        WgmmaTuning.TmaVariant variant = g.k == 0 ? null : tmaRoute(g.m, g.n, g.batch, smCount, plan, WgmmaTuning.tmaVariant(), CudaGemm.tmaForced(elementBytes == 1));
+        if (variant != null) {
+            long[] mapA, mapB;
+            try {
+                mapA = tensorMap(pa, DeviceAddress.of(backend.pointer(pa.tensor)), aKMajor, aKMajor ? g.k : g.m, aKMajor ? g.m : g.k, 128,
+                        elementBytes, g.batch);
+                mapB = tensorMap(pb, DeviceAddress.of(backend.pointer(pb.tensor)), bKMajor, bKMajor ? g.k : g.n, bKMajor ? g.n : g.k,
+                        variant.tileN(), elementBytes, g.batch);
+            } catch (TensorMaps.TensorMapException e) {
+                logTmaFallback(e.getMessage());
+                mapA = mapB = null;
+            }
+            if (mapA != null) {
+                launchTma("tma_" + name + "_" + variant.suffix(), variant, g, mapA, mapB, bias, gelu, residual, aScale, bScale, out, pa, pb);
+                return;
+            }
+        }
+        launchWgmma("wg_" + name, elementBytes, g, pa, pb, bias, gelu, residual, aScale, bScale, out);
+    }
+
+    /**
+     * The TMA variant for a GEMM of m x n tiles (batch of them) whose wgmma plan is {@code plan},
+     * or null to keep gemm_wgmma.cu: that kernel stays for split-K plans (the TMA kernel has no k
+     * split) and, unless {@code forced}, for problems of less than one wave of 128 x 128 tiles, where
+     * the two-blocks-per-multiprocessor cp.async kernel keeps more multiprocessors busy. The variant:
+     * {@code forcedVariant} when set, else 128 x 256 tiles (n256_s4) when n rounds up to the same
+     * multiple of 128 and 256 and those tiles still fill every multiprocessor, else 128 x 128 (n128_s6).
+     */
+    static WgmmaTuning.TmaVariant tmaRoute(long m, long n, long batch, int smCount, Plan plan, WgmmaTuning.TmaVariant forcedVariant,
+                                           boolean forced) {
+        if (plan.slices() > 1) return null;
+        long rowTiles = (m + TILE - 1) / TILE;
+        if (!forced && batch * rowTiles * ((n + 127) / 128) < smCount) return null;
+        if (forcedVariant != null) return forcedVariant;
+        boolean wide = (n + 255) / 256 * 256 == (n + 127) / 128 * 128 && batch * rowTiles * ((n + 255) / 256) >= smCount;
+        return WgmmaTuning.TMA_VARIANTS.get(wide ? 0 : 1);
+    }
+
+    /**
+     * The 3-D tensor map of an operand as stored: {inner, outer, batch} elements, rows ld apart;
+     * a K-major operand is read in boxes of 128 bytes of k x {@code rows} (128 for A, the tile
+     * width for B), an MN-major (bf16) one in boxes of 64 x 64 (gemm_tma.cu's header). A broadcast
+     * operand (batch stride 0) gets a batch extent of 1. Operands whose batches overlap (stride
+     * below one matrix) break TMA's stride rule and are refused here (the caller falls back).
+     */
+    private static long[] tensorMap(Operand p, long address, boolean kMajor, long inner, long outer, int rows, int elementBytes, long batch) {
+        long matrixBytes = outer * p.ld * elementBytes;
+        if (p.batchStride != 0 && p.batchStride < outer * p.ld) {
+            throw new TensorMaps.TensorMapException("operand batches overlap (batch stride " + p.batchStride + " < " + outer + " rows x ld "
+                    + p.ld + "); TMA needs each batch stride to cover the matrix");
+        }
+        return tensorMap(TensorMaps.driver(), address, elementBytes, kMajor, inner, outer, p.ld,
+                p.batchStride == 0 ? 1 : batch, p.batchStride == 0 ? matrixBytes : p.batchStride * elementBytes, rows);
+    }
+
+    /** The tensor map of an operand described by plain numbers (testable without a device). */
+    static long[] tensorMap(TensorMaps maps, long address, int elementBytes, boolean kMajor, long inner, long outer, long ld,
+                            long batchExtent, long batchStrideBytes, int rows) {
+        int dataType = elementBytes == 1 ? TensorMaps.DATA_TYPE_UINT8 : TensorMaps.DATA_TYPE_BFLOAT16;
+        int[] box = kMajor ? new int[]{128 / elementBytes, rows, 1} : new int[]{64, 64, 1};
+        return maps.encodeTiled(dataType, elementBytes, address, new long[]{inner, outer, batchExtent},
+                new long[]{ld * elementBytes, batchStrideBytes}, box, TensorMaps.SWIZZLE_128B);
+    }
+
+    private static void logTmaFallback(String reason) {
+        if (TMA_FALLBACKS_LOGGED.size() < 16 && TMA_FALLBACKS_LOGGED.add(reason)) {
+            System.err.println("[reg4rec] TMA GEMM not used (" + reason + "); the cp.async wgmma kernel runs instead");
+        }
+    }
+
+    /** gemm_tma.cu: persistent blocks, one per multiprocessor at most, over the 128 x tileN tiles of C. */
+    private void launchTma(String kernelName, WgmmaTuning.TmaVariant variant, GemmArguments g, long[] mapA, long[] mapB, Tensor bias,
+                           boolean gelu, Tensor residual, Tensor aScale, Tensor bScale, Tensor out, Operand pa, Operand pb) {
+        Tensor res = residualForKernel(residual);
+        try {
+            long tiles = (long) g.batch * ((g.m + TILE - 1) / TILE) * ((g.n + variant.tileN() - 1) / variant.tileN());
+            checkGrid(g, tiles, variant.tileN());
+            raiseSharedMemory(TMA_MODULE, kernelName, variant.sharedBytes());
+            backend.kernel(TMA_MODULE, kernelName)
+                    .struct(mapA).struct(mapB).ptr(backend.pointer(out))
+                    .ptr(bias == null ? new CUdeviceptr() : backend.pointer(bias))
+                    .ptr(res == null ? new CUdeviceptr() : backend.pointer(res))
+                    .ptr(aScale == null ? new CUdeviceptr() : backend.pointer(aScale))
+                    .ptr(bScale == null ? new CUdeviceptr() : backend.pointer(bScale))
+                    .struct(shape(g, pa, pb, bias, gelu, res, out))
+                    .launch(backend.stream(), Math.min(tiles, backend.multiprocessorCount()), 1, TMA_THREADS, 1, variant.sharedBytes());
+            TMA_LAUNCHES.increment();
+        } finally {
             if (res != residual) res.close();
         }
     }

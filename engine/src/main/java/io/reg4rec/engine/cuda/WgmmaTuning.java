@@ -5,9 +5,10 @@ import java.util.Locale;
 
 /**
  * How the wgmma GEMMs (kernels/src/main/cuda/gemm_wgmma.cu) are cut: the kernel variant (tile
- * width, cp.async ring stages, wgmma groups left in flight) and the k split. Read once from the
+ * width, cp.async ring stages, wgmma groups left in flight) and the k split; and which variant
+ * (tile width, TMA ring stages) of the TMA GEMMs (gemm_tma.cu) runs. Read once from the
  * system properties when this class loads ({@link #VARIANT_PROPERTY}, {@link #TILE_PROPERTY},
- * {@link #SPLIT_PROPERTY}); tests and benchmarks switch it at run time with {@link #use}, so one
+ * {@link #SPLIT_PROPERTY}, {@link #TMA_VARIANT_PROPERTY}); tests and benchmarks switch it at run time with {@link #use}, so one
  * process can time or check every variant (OwnGemmBench --sweep).
  */
 public final class WgmmaTuning {
@@ -66,6 +67,60 @@ public final class WgmmaTuning {
 
     private static volatile Setting current = fromProperties();
 
+    /** A TMA kernel variant name of {@link #TMA_VARIANTS} (e.g. n256_s4) or auto (OwnTensorCoreGemm's choice by shape). */
+    public static final String TMA_VARIANT_PROPERTY = "reg4rec.gemm.tma.variant";
+
+    /** One compiled variant of gemm_tma.cu: entry point suffix n{tileN}_s{stages}. */
+    public record TmaVariant(int tileN, int stages) {
+        public String suffix() {
+            return "n" + tileN + "_s" + stages;
+        }
+
+        /** gemm_tma.cu's TMA_SMEM_BYTES: the ring of (128 + tileN) x 128-byte stages, 1 KiB of alignment slack, 256 B of mbarriers. */
+        public int sharedBytes() {
+            return stages * (128 + tileN) * 128 + 1024 + 256;
+        }
+
+        @Override
+        public String toString() {
+            return suffix();
+        }
+
+        /** The built TMA variant of that name; clear exception naming the built ones otherwise. */
+        public static TmaVariant named(String name) {
+            for (TmaVariant v : TMA_VARIANTS) if (v.suffix().equals(name)) return v;
+            throw new IllegalArgumentException("TMA GEMM variant '" + name + "' is not built; built: " + TMA_VARIANTS);
+        }
+    }
+
+    /** Every variant gemm_tma.cu is compiled in (its TMA_ENTRY_VARIANTS list, same order). */
+    public static final List<TmaVariant> TMA_VARIANTS = List.of(new TmaVariant(256, 4), new TmaVariant(128, 6));
+
+    private static volatile TmaVariant tmaForced = tmaFromProperties();
+
+    /** The forced TMA variant, or null (OwnTensorCoreGemm chooses by shape). */
+    public static TmaVariant tmaVariant() {
+        return tmaForced;
+    }
+
+    /** Forces a TMA variant (null: choose by shape) for every later TMA GEMM; returns the previous one (to restore). */
+    public static TmaVariant useTma(TmaVariant variant) {
+        TmaVariant previous = tmaForced;
+        tmaForced = variant;
+        return previous;
+    }
+
+    /** The TMA variant {@link #TMA_VARIANT_PROPERTY} names now (null: auto). */
+    public static TmaVariant tmaFromProperties() {
+        String name = System.getProperty(TMA_VARIANT_PROPERTY, "").trim().toLowerCase(Locale.ROOT);
+        if (name.isEmpty() || name.equals("auto")) return null;
+        try {
+            return TmaVariant.named(name);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("-D" + TMA_VARIANT_PROPERTY + "=" + name + ": " + e.getMessage(), e);
+        }
+    }
+
     private WgmmaTuning() {}
 
     public static Setting current() {
@@ -82,6 +137,7 @@ public final class WgmmaTuning {
     /** Back to what the system properties say (read again now). */
     public static void reset() {
         current = fromProperties();
+        tmaForced = tmaFromProperties();
     }
 
     /** The setting the system properties give now. */

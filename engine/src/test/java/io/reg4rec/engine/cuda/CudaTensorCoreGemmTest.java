@@ -86,7 +86,7 @@ class CudaTensorCoreGemmTest {
     private static Backend gpuBackend() { return Engine.backend(GPU); }
 
     /** A stored operand for op(x) of rows x cols (transposed storage when t). */
-    private static Tensor operand(DType t, long seed, int batch, int rows, int cols, boolean transposed) {
+    static Tensor operand(DType t, long seed, int batch, int rows, int cols, boolean transposed) {
         return transposed ? cpuRandom(t, seed, -1, 1, batch, cols, rows) : cpuRandom(t, seed, -1, 1, batch, rows, cols);
     }
 
@@ -96,9 +96,9 @@ class CudaTensorCoreGemmTest {
     }
 
     /** Exact products already computed in this test, by operand identity (every kernel variant checks the same inputs). */
-    private static final Map<ExactKey, double[]> EXACT = new HashMap<>();
+    static final Map<ExactKey, double[]> EXACT = new HashMap<>();
 
-    private record ExactKey(Tensor a, boolean ta, Tensor b, boolean tb, boolean abs) {}
+    record ExactKey(Tensor a, boolean ta, Tensor b, boolean tb, boolean abs) {}
 
     private static double[] computeExact(Tensor a, boolean ta, Tensor b, boolean tb, boolean abs) {
         try (Tensor a64 = a.to(DType.F64); Tensor b64 = b.to(DType.F64);
@@ -126,7 +126,7 @@ class CudaTensorCoreGemmTest {
      * Compares got [batch, m, n] with the exact product times scale plus the epilogue; bias [n],
      * residual [rb, m, n] (rb 1 or batch) on the CPU, or null.
      */
-    private static void verify(String what, float[] got, Tensor a, boolean ta, Tensor b, boolean tb, int batch, int m, int n, int k,
+    static void verify(String what, float[] got, Tensor a, boolean ta, Tensor b, boolean tb, int batch, int m, int n, int k,
                                double scale, Tensor bias, boolean gelu, Tensor residual, DType out, boolean fp8) {
         double[] p = exact(a, ta, b, tb, false), mag = exact(a, ta, b, tb, true);
         double[] bv = values(bias), rv = values(residual);
@@ -153,7 +153,7 @@ class CudaTensorCoreGemmTest {
         }
     }
 
-    private static float[] runEpilogue(Tensor a, boolean ta, Tensor b, boolean tb, Tensor bias, boolean gelu, Tensor residual,
+    static float[] runEpilogue(Tensor a, boolean ta, Tensor b, boolean tb, Tensor bias, boolean gelu, Tensor residual,
                                        DType outType, int batch, int m, int n) {
         try (Tensor ga = a.to(GPU); Tensor gb = b.to(GPU); Tensor gBias = bias == null ? null : bias.to(GPU);
              Tensor gRes = residual == null ? null : residual.to(GPU); Tensor out = Tensor.empty(GPU, outType, batch, m, n)) {
@@ -325,7 +325,7 @@ class CudaTensorCoreGemmTest {
         assumeTrue(CudaBackend.device(0).computeCapability() >= 89, "fp8 mma needs sm_89+");
     }
 
-    private static float[] runScaled(Tensor a, boolean ta, Tensor b, boolean tb, float sa, float sb, DType outType, int batch, int m, int n) {
+    static float[] runScaled(Tensor a, boolean ta, Tensor b, boolean tb, float sa, float sb, DType outType, int batch, int m, int n) {
         try (Tensor ga = a.to(GPU); Tensor gb = b.to(GPU); Tensor scaleA = Tensor.full(GPU, DType.F32, sa, 1);
              Tensor scaleB = Tensor.full(GPU, DType.F32, sb, 1); Tensor out = Tensor.empty(GPU, outType, batch, m, n)) {
             gpuBackend().matmulScaled(ga, ta, gb, tb, scaleA, scaleB, out);
@@ -333,7 +333,7 @@ class CudaTensorCoreGemmTest {
         }
     }
 
-    private static Tensor fp8Operand(DType t, long seed, int batch, int rows, int cols, boolean transposed) {
+    static Tensor fp8Operand(DType t, long seed, int batch, int rows, int cols, boolean transposed) {
         // Values in [-2, 2) rounded to the format: exact inputs for both sides.
         return transposed ? cpuRandom(t, seed, -2, 2, batch, cols, rows) : cpuRandom(t, seed, -2, 2, batch, rows, cols);
     }
