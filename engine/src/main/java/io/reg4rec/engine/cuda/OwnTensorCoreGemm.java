@@ -184,7 +184,7 @@ final class OwnTensorCoreGemm {
                                   Tensor bias, boolean gelu, Tensor residual, Tensor aScale, Tensor bScale, Tensor out) {
         int smCount = backend.multiprocessorCount();
         Plan plan = plan(g.m, g.n, (long) g.k * elementBytes, g.batch, smCount, elementBytes == 1);
-        WgmmaTuning.TmaVariant variant = g.k == 0 ? null : tmaRoute(g.m, g.n, g.batch, smCount, plan, WgmmaTuning.tmaVariant(), CudaGemm.tmaForced(elementBytes == 1));
+        WgmmaTuning.TmaVariant variant = g.k == 0 ? null : tmaRoute(g.m, g.n, g.k, g.batch, smCount, plan, WgmmaTuning.tmaVariant(), CudaGemm.tmaForced(elementBytes == 1));
         if (variant != null) {
             long[] mapA, mapB;
             try {
@@ -204,22 +204,25 @@ final class OwnTensorCoreGemm {
         launchWgmma("wg_" + name, elementBytes, g, pa, pb, bias, gelu, residual, aScale, bScale, out);
     }
 
+    /** Shortest k the TMA kernel takes by default: below it (e.g. the model's k = 128 layers) the cp.async kernel wins (OwnGemmBench --sweep, H200). */
+    static final long TMA_MIN_K = 512;
+
     /**
      * The TMA variant for a GEMM of m x n tiles (batch of them) whose wgmma plan is {@code plan},
      * or null to keep gemm_wgmma.cu: that kernel stays for split-K plans (the TMA kernel has no k
-     * split) and, unless {@code forced}, for problems of less than one wave of 128 x 128 tiles, where
-     * the two-blocks-per-multiprocessor cp.async kernel keeps more multiprocessors busy. The variant:
-     * {@code forcedVariant} when set, else 128 x 256 tiles (n256_s4) when n rounds up to the same
-     * multiple of 128 and 256 and those tiles still fill every multiprocessor, else 128 x 128 (n128_s6).
+     * split) and, unless {@code forced}, for k below {@link #TMA_MIN_K} (a few k tiles per output
+     * tile do not hide the persistent kernel's un-overlapped epilogue) and for problems of less
+     * than one wave of 128 x 128 tiles, where the two-blocks-per-multiprocessor cp.async kernel keeps
+     * more multiprocessors busy. The variant: {@code forcedVariant} when set, else 128 x 128 tiles
+     * with 6 stages (n128_s6), which beat n256_s4 at every size of the H200 sweep (bench/RESULTS.md).
      */
-    static WgmmaTuning.TmaVariant tmaRoute(long m, long n, long batch, int smCount, Plan plan, WgmmaTuning.TmaVariant forcedVariant,
+    static WgmmaTuning.TmaVariant tmaRoute(long m, long n, long k, long batch, int smCount, Plan plan, WgmmaTuning.TmaVariant forcedVariant,
                                            boolean forced) {
         if (plan.slices() > 1) return null;
         long rowTiles = (m + TILE - 1) / TILE;
-        if (!forced && batch * rowTiles * ((n + 127) / 128) < smCount) return null;
+        if (!forced && (k < TMA_MIN_K || batch * rowTiles * ((n + 127) / 128) < smCount)) return null;
         if (forcedVariant != null) return forcedVariant;
-        boolean wide = (n + 255) / 256 * 256 == (n + 127) / 128 * 128 && batch * rowTiles * ((n + 255) / 256) >= smCount;
-        return WgmmaTuning.TMA_VARIANTS.get(wide ? 0 : 1);
+        return WgmmaTuning.TmaVariant.named("n128_s6");
     }
 
     /**

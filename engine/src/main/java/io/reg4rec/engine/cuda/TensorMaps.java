@@ -13,8 +13,11 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Encodes the TMA tensor maps of gemm_tma.cu (a CUtensorMap: 128 opaque bytes, passed by value
@@ -174,10 +177,42 @@ public final class TensorMaps {
      * dimensions 1 .. rank - 1, a box of {@code box} elements per dimension, element strides 1,
      * no interleave, the given swizzle, L2 promotion of 256 bytes and zero fill out of range.
      *
+     * A map encodes only these numbers (no device state), so the last {@link #RECENT_MAPS} are
+     * kept and a repeated request skips the driver call.
+     *
      * @return the 128 bytes of the CUtensorMap as 16 longs (native order), as KernelLaunch#struct takes them
      * @throws TensorMapException when no encoder is available, an argument breaks a rule, or the driver returns an error
      */
     public long[] encodeTiled(int dataType, int elementBytes, long address, long[] dims, long[] stridesBytes, int[] box, int swizzle) {
+        List<Long> key = new ArrayList<>(4 + dims.length + stridesBytes.length + box.length);
+        key.add((long) dataType);
+        key.add((long) elementBytes);
+        key.add(address);
+        key.add((long) swizzle);
+        for (long d : dims) key.add(d);
+        for (long st : stridesBytes) key.add(st);
+        for (int b : box) key.add((long) b);
+        synchronized (recent) {
+            long[] known = recent.get(key);
+            if (known != null) return known.clone();
+        }
+        long[] map = encodeUncached(dataType, elementBytes, address, dims, stridesBytes, box, swizzle);
+        synchronized (recent) {
+            recent.put(key, map.clone());
+        }
+        return map;
+    }
+
+    /** Most recently encoded maps kept: the training step reuses the same operands (cached allocator addresses) over and over. */
+    static final int RECENT_MAPS = 256;
+    private final Map<List<Long>, long[]> recent = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<Long>, long[]> eldest) {
+            return size() > RECENT_MAPS;
+        }
+    };
+
+    private long[] encodeUncached(int dataType, int elementBytes, long address, long[] dims, long[] stridesBytes, int[] box, int swizzle) {
         validate(dataType, elementBytes, address, dims, stridesBytes, box, swizzle);
         if (encode == null) throw new TensorMapException(SYMBOL + " is unavailable: " + problem);
         int rank = dims.length;

@@ -164,21 +164,22 @@ class TensorMapsTest {
         int sms = 132;
         OwnTensorCoreGemm.Plan noSplit = OwnTensorCoreGemm.plan(4096, 4096, 2L * 4096, 1, sms);
         assertEquals(1, noSplit.slices());
-        assertEquals("n256_s4", OwnTensorCoreGemm.tmaRoute(4096, 4096, 1, sms, noSplit, null, false).suffix(), "big squares: 128 x 256 tiles");
-        // n = 640 rounds to 768 with 256-wide tiles: 128-wide.
+        assertEquals("n128_s6", OwnTensorCoreGemm.tmaRoute(4096, 4096, 4096, 1, sms, noSplit, null, false).suffix(), "big squares: 128 x 128 tiles, 6 stages");
+        // The model's k = 128 layers keep the cp.async kernel unless TMA is forced.
         OwnTensorCoreGemm.Plan model = OwnTensorCoreGemm.plan(51200, 640, 2L * 128, 1, sms);
-        assertEquals("n128_s6", OwnTensorCoreGemm.tmaRoute(51200, 640, 1, sms, model, null, false).suffix());
+        assertNull(OwnTensorCoreGemm.tmaRoute(51200, 640, 128, 1, sms, model, null, false));
+        assertEquals("n128_s6", OwnTensorCoreGemm.tmaRoute(51200, 640, 128, 1, sms, model, null, true).suffix());
         // Less than one wave of 128 x 128 tiles: the cp.async kernel, unless TMA is forced.
-        OwnTensorCoreGemm.Plan small = OwnTensorCoreGemm.plan(300, 300, 2L * 64, 1, sms);
-        assertNull(OwnTensorCoreGemm.tmaRoute(300, 300, 1, sms, small, null, false));
-        assertNotNull(OwnTensorCoreGemm.tmaRoute(300, 300, 1, sms, small, null, true));
+        OwnTensorCoreGemm.Plan small = OwnTensorCoreGemm.plan(300, 300, 2L * 640, 1, sms);
+        assertNull(OwnTensorCoreGemm.tmaRoute(300, 300, 640, 1, sms, small, null, false));
+        assertNotNull(OwnTensorCoreGemm.tmaRoute(300, 300, 640, 1, sms, small, null, true));
         // A k split keeps the cp.async kernel, forced or not.
         OwnTensorCoreGemm.Plan split = OwnTensorCoreGemm.plan(128, 640, 2L * 51200, 1, sms);
         assertTrue(split.slices() > 1, split.toString());
-        assertNull(OwnTensorCoreGemm.tmaRoute(128, 640, 1, sms, split, null, true));
+        assertNull(OwnTensorCoreGemm.tmaRoute(128, 640, 51200, 1, sms, split, null, true));
         // A forced variant wins over the shape's choice.
-        WgmmaTuning.TmaVariant narrow = WgmmaTuning.TmaVariant.named("n128_s6");
-        assertEquals(narrow, OwnTensorCoreGemm.tmaRoute(4096, 4096, 1, sms, noSplit, narrow, false));
+        WgmmaTuning.TmaVariant wide = WgmmaTuning.TmaVariant.named("n256_s4");
+        assertEquals(wide, OwnTensorCoreGemm.tmaRoute(4096, 4096, 4096, 1, sms, noSplit, wide, false));
         assertThrows(IllegalArgumentException.class, () -> WgmmaTuning.TmaVariant.named("n512_s2"));
         assertEquals(4 * 384 * 128 + 1024 + 256, WgmmaTuning.TmaVariant.named("n256_s4").sharedBytes());
     }
