@@ -96,7 +96,7 @@ public final class Evaluate implements Callable<Integer> {
         try (Reg4RecModel model = RecPipeline.loadReg4Rec(run, checkpoint, chosen)) {
             Reg4RecEvaluator evaluator;
             try {
-                evaluator = new Reg4RecEvaluator(model, beam != null ? beam : info.beamWidth(), mismatches != null ? mismatches : info.maxMismatches(),
+                evaluator = new Reg4RecEvaluator(model, beam != null ? beam : info.beamWidth(), mismatches != null ? mismatches : info.maxMismatches(), info.catalogBeams(),
                         Catalogs.trainingPopularity(loo));
             } catch (IllegalArgumentException e) {
                 throw new LauncherSupport.UsageException(e.getMessage());

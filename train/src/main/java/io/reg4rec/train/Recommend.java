@@ -89,7 +89,7 @@ public final class Recommend implements Callable<Integer> {
         try (Reg4RecModel model = RecPipeline.loadReg4Rec(run, checkpoint, chosen)) {
             Reg4RecEvaluator evaluator;
             try {
-                evaluator = new Reg4RecEvaluator(model, beam != null ? beam : info.beamWidth(), mismatches != null ? mismatches : info.maxMismatches(), info.popularity());
+                evaluator = new Reg4RecEvaluator(model, beam != null ? beam : info.beamWidth(), mismatches != null ? mismatches : info.maxMismatches(), info.catalogBeams(), info.popularity());
             } catch (IllegalArgumentException e) {
                 throw new LauncherSupport.UsageException(e.getMessage());
             }

@@ -58,7 +58,7 @@ final class TrainingOptions {
     @Option(names = "--dropout", paramLabel = "P", description = "dropout of REG4Rec and TIGER (default: 0.1)")
     Double dropout;
 
-    @Option(names = "--sasrec-dropout", paramLabel = "P", description = "dropout of the SASRec baseline (default: 0.5 with --data, 0.2 synthetic)")
+    @Option(names = "--sasrec-dropout", paramLabel = "P", description = "dropout of the SASRec baseline (default: 0.2)")
     Double sasrecDropout;
 
     @Option(names = "--tokenizer-epochs", paramLabel = "N", description = "tokenizer passes over the items (default: 100 with --data, 30 synthetic)")
@@ -69,6 +69,10 @@ final class TrainingOptions {
 
     @Option(names = "--mismatches", paramLabel = "d", description = "relaxed retrieval: tokens a retrieved item may differ in (default: 1)")
     Integer mismatches;
+
+    @Option(names = "--catalog-beams", description = "beam search extends token sets only towards catalog items (every beam ends on an item), "
+            + "instead of free CRSS beams mapped to items by relaxed retrieval alone (default: off)")
+    boolean catalogBeams;
 
     @Option(names = "--confidence-share", paramLabel = "S",
             description = "share of each batch trained in the model's own confidence order after the random-order epochs, the rest in random orders (default: 0.5)")
@@ -106,6 +110,7 @@ final class TrainingOptions {
             Reg4RecTrainer.Options o = s.reg4rec();
             o = o.withBeam(beam != null ? beam : o.beamWidth(), mismatches != null ? mismatches : o.maxMismatches())
                     .withOrders(randomOrderEpochs != null ? randomOrderEpochs : o.randomOnlyEpochs(), confidenceShare != null ? confidenceShare : o.confidenceShare());
+            if (catalogBeams) o = o.withCatalogBeams(true);
             return s.withTrain(t).withReg4rec(o);
         } catch (IllegalArgumentException e) {
             throw new LauncherSupport.UsageException(e.getMessage());

@@ -210,4 +210,32 @@ class CrssDecoderTest {
             assertEquals(before, backend.memoryStats().liveBlocks());
         }
     }
+
+    @Test
+    void catalogConstraintKeepsBeamsOnItemTokenSets() {
+        try (Scope s = Scope.open(); Reg4RecModel model = model(4, 6, 5, 3)) {
+            ItemCatalog catalog = model.catalog();
+            Set<List<Integer>> itemSets = new HashSet<>();
+            for (int item = 1; item <= catalog.numItems(); item++) {
+                List<Integer> set = new java.util.ArrayList<>();
+                for (int c = 0; c < 4; c++) set.add(catalog.token(item, c));
+                itemSets.add(set);
+            }
+            CatalogSetConstraint constraint = new CatalogSetConstraint(catalog);
+            List<List<DecodedPath>> beams = new CrssDecoder(model).beamSearch(HISTORIES, 8, CrssDecoder.MergeRule.LOG_SUM_EXP, false, constraint);
+            for (List<DecodedPath> user : beams) {
+                assertFalse(user.isEmpty());
+                for (DecodedPath p : user) {
+                    List<Integer> set = new java.util.ArrayList<>();
+                    for (int t : p.tokens()) set.add(t);
+                    assertTrue(itemSets.contains(set), "beam " + set + " is no item's token set");
+                }
+            }
+            // with codebook 0's token of item 1 decoded, codebook 1 may take exactly the tokens of the items sharing it
+            int[] partial = {catalog.token(1, 0), -1, -1, -1};
+            Set<Integer> expected = new java.util.TreeSet<>();
+            for (int item = 1; item <= catalog.numItems(); item++) if (catalog.token(item, 0) == partial[0]) expected.add(catalog.token(item, 1));
+            assertArrayEquals(expected.stream().mapToInt(Integer::intValue).toArray(), constraint.allowedTokens(partial, 1, 1));
+        }
+    }
 }

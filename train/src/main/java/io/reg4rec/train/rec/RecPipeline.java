@@ -109,7 +109,7 @@ public final class RecPipeline {
     // ---------------------------------------------------------------- run folder
 
     /** What a run folder says about the trained REG4Rec model. */
-    public record RunInfo(String dataset, int numItems, Reg4RecConfig config, int[] categories, double[] popularity, int beamWidth, int maxMismatches) {}
+    public record RunInfo(String dataset, int numItems, Reg4RecConfig config, int[] categories, double[] popularity, int beamWidth, int maxMismatches, boolean catalogBeams) {}
 
     /** Writes run.json and tokens.txt into dir (each atomically). */
     public static void writeRun(Path dir, Dataset dataset, Reg4RecConfig config, int[] denseCategories, double[] popularity, int[][] tokens,
@@ -118,7 +118,7 @@ public final class RecPipeline {
         ObjectNode n = JSON.createObjectNode();
         n.put("dataset", dataset.name()).put("numItems", dataset.numItems());
         n.set("config", JSON.valueToTree(config));
-        n.put("beamWidth", options.beamWidth()).put("maxMismatches", options.maxMismatches());
+        n.put("beamWidth", options.beamWidth()).put("maxMismatches", options.maxMismatches()).put("catalogBeams", options.catalogBeams());
         ArrayNode cats = n.putArray("categories");
         for (int c : denseCategories) cats.add(c);
         ArrayNode pop = n.putArray("popularity");
@@ -137,7 +137,7 @@ public final class RecPipeline {
         double[] pop = new double[n.get("popularity").size()];
         for (int i = 0; i < pop.length; i++) pop[i] = n.get("popularity").get(i).asDouble();
         return new RunInfo(n.get("dataset").asText(), n.get("numItems").asInt(), JSON.treeToValue(n.get("config"), Reg4RecConfig.class), cats, pop,
-                n.get("beamWidth").asInt(), n.get("maxMismatches").asInt());
+                n.get("beamWidth").asInt(), n.get("maxMismatches").asInt(), n.path("catalogBeams").asBoolean(false));
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.reg4rec.train.rec;
 
+import io.reg4rec.model.rec.CatalogSetConstraint;
 import io.reg4rec.model.rec.CrssDecoder;
 import io.reg4rec.model.rec.DecodedPath;
 import io.reg4rec.model.rec.Reg4RecModel;
@@ -24,9 +25,14 @@ public final class Reg4RecEvaluator implements Ranker {
     private final RelaxedRetrieval retrieval;
     private final int beamWidth;
     private final int maxMismatches;
+    private final CrssDecoder.PairConstraint constraint;
 
-    /** @param itemPrior tie-break score per item id (e.g. {@link Catalogs#trainingPopularity}), null for item id order */
-    public Reg4RecEvaluator(Reg4RecModel model, int beamWidth, int maxMismatches, double[] itemPrior) {
+    /**
+     * @param catalogBeams beams only extend towards catalog items' token sets ({@link CatalogSetConstraint}), so each
+     *                     finished beam is an item; otherwise free CRSS beams, mapped to items by relaxed retrieval alone
+     * @param itemPrior    tie-break score per item id (e.g. {@link Catalogs#trainingPopularity}), null for item id order
+     */
+    public Reg4RecEvaluator(Reg4RecModel model, int beamWidth, int maxMismatches, boolean catalogBeams, double[] itemPrior) {
         if (beamWidth < 1) throw new IllegalArgumentException("Reg4RecEvaluator: beam width must be >= 1, got " + beamWidth);
         int m = model.config().codebooks();
         if (maxMismatches < 0 || maxMismatches >= m) {
@@ -37,6 +43,7 @@ public final class Reg4RecEvaluator implements Ranker {
         this.retrieval = new RelaxedRetrieval(model.catalog(), itemPrior);
         this.beamWidth = beamWidth;
         this.maxMismatches = maxMismatches;
+        this.constraint = catalogBeams ? new CatalogSetConstraint(model.catalog()) : null;
     }
 
     /**
@@ -49,7 +56,7 @@ public final class Reg4RecEvaluator implements Ranker {
      */
     @Override
     public int[][] rank(int[][] histories, int topK) {
-        List<List<DecodedPath>> beams = decoder.beamSearch(histories, beamWidth, CrssDecoder.MergeRule.LOG_SUM_EXP, false, null);
+        List<List<DecodedPath>> beams = decoder.beamSearch(histories, beamWidth, CrssDecoder.MergeRule.LOG_SUM_EXP, false, constraint);
         int[][] out = new int[histories.length][];
         int m = model.config().codebooks();
         for (int u = 0; u < out.length; u++) {
@@ -76,4 +83,6 @@ public final class Reg4RecEvaluator implements Ranker {
     public int beamWidth() { return beamWidth; }
 
     public int maxMismatches() { return maxMismatches; }
+
+    public boolean catalogBeams() { return constraint != null; }
 }

@@ -31,8 +31,9 @@ public final class Reg4RecTrainer implements RecTask {
      * @param confidenceShare  share of each later batch decoded in the model's confidence order
      * @param beamWidth        CRSS beam width of validation and test
      * @param maxMismatches    d of relaxed retrieval
+     * @param catalogBeams     beam search extends token sets only towards catalog items ({@link io.reg4rec.model.rec.CatalogSetConstraint})
      */
-    public record Options(int randomOnlyEpochs, double confidenceShare, int beamWidth, int maxMismatches) {
+    public record Options(int randomOnlyEpochs, double confidenceShare, int beamWidth, int maxMismatches, boolean catalogBeams) {
         public Options {
             if (randomOnlyEpochs < 0) throw new IllegalArgumentException("Reg4RecTrainer: random-only epochs must be >= 0, got " + randomOnlyEpochs);
             if (!(confidenceShare >= 0 && confidenceShare <= 1)) throw new IllegalArgumentException("Reg4RecTrainer: confidence share must be in [0, 1], got " + confidenceShare);
@@ -41,15 +42,19 @@ public final class Reg4RecTrainer implements RecTask {
         }
 
         public static Options defaults() {
-            return new Options(1, 0.5, Reg4RecEvaluator.DEFAULT_BEAM, Reg4RecEvaluator.DEFAULT_MISMATCHES);
+            return new Options(1, 0.5, Reg4RecEvaluator.DEFAULT_BEAM, Reg4RecEvaluator.DEFAULT_MISMATCHES, false);
         }
 
         public Options withBeam(int beam, int mismatches) {
-            return new Options(randomOnlyEpochs, confidenceShare, beam, mismatches);
+            return new Options(randomOnlyEpochs, confidenceShare, beam, mismatches, catalogBeams);
         }
 
         public Options withOrders(int randomEpochs, double share) {
-            return new Options(randomEpochs, share, beamWidth, maxMismatches);
+            return new Options(randomEpochs, share, beamWidth, maxMismatches, catalogBeams);
+        }
+
+        public Options withCatalogBeams(boolean on) {
+            return new Options(randomOnlyEpochs, confidenceShare, beamWidth, maxMismatches, on);
         }
     }
 
@@ -63,7 +68,7 @@ public final class Reg4RecTrainer implements RecTask {
         this.model = model;
         this.examples = split.trainingExamples(model.config().maxHistory());
         this.options = options;
-        this.evaluator = new Reg4RecEvaluator(model, options.beamWidth(), options.maxMismatches(), itemPrior);
+        this.evaluator = new Reg4RecEvaluator(model, options.beamWidth(), options.maxMismatches(), options.catalogBeams(), itemPrior);
     }
 
     @Override
