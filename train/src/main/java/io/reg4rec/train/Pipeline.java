@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.reg4rec.engine.Device;
+import io.reg4rec.engine.Tensor;
 import io.reg4rec.model.rec.ItemCatalog;
 import io.reg4rec.model.rec.Reg4RecModel;
+import io.reg4rec.model.io.SafeTensors;
 import io.reg4rec.model.rec.SasRec;
 import io.reg4rec.model.tokenizer.MpqTokenizer;
 import io.reg4rec.model.tokenizer.RqVaeTokenizer;
@@ -13,6 +15,7 @@ import io.reg4rec.model.tokenizer.TokenFiles;
 import io.reg4rec.train.data.Dataset;
 import io.reg4rec.train.data.Datasets;
 import io.reg4rec.train.data.LeaveOneOut;
+import io.reg4rec.train.features.FeatureConfig;
 import io.reg4rec.train.rec.Catalogs;
 import io.reg4rec.train.rec.PopularityRanker;
 import io.reg4rec.train.rec.RankingEvaluation;
@@ -37,6 +40,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -59,6 +63,8 @@ import java.util.concurrent.Callable;
                 ""})
 public final class Pipeline implements Callable<Integer> {
     static final String RESULTS = "results.json";
+    /** With --sasrec-features: SASRec's trained item embeddings, the extra feature block. */
+    static final String SASREC_ITEMS = "sasrec-items.safetensors";
     /** SASRec's epoch budget relative to --epochs: measured on the synthetic default, it needs about 20 epochs where REG4Rec needs 5. */
     static final int SASREC_EPOCH_FACTOR = 8;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -70,11 +76,6 @@ public final class Pipeline implements Callable<Integer> {
             description = "also train and test these (comma-separated): sasrec (same width, 2 blocks, batches of a quarter as many sequences),"
                     + " tiger (RQ-VAE tokens with the same M and D, the same body in fixed order, trie-constrained beam search)")
     List<String> baselines = new ArrayList<>();
-
-    @Option(names = "--sasrec-epochs", paramLabel = "N",
-            description = "most epochs of the SASRec baseline, which learns far less per epoch than the generative models (one unit per user); "
-                    + "early stopping applies (default: 8 x --epochs)")
-    Integer sasrecEpochs;
 
     @Option(names = "--tiger-epochs", paramLabel = "N", description = "most epochs of the TIGER baseline; early stopping applies (default: --epochs)")
     Integer tigerEpochs;
@@ -119,7 +120,6 @@ public final class Pipeline implements Callable<Integer> {
             wanted.add(name);
         }
         if (resume != null && !Files.isRegularFile(resume)) throw new LauncherSupport.UsageException("--resume " + resume + ": no such file");
-        if (sasrecEpochs != null && sasrecEpochs < 0) throw new LauncherSupport.UsageException("--sasrec-epochs must be >= 0, got " + sasrecEpochs);
         if (tigerEpochs != null && tigerEpochs < 0) throw new LauncherSupport.UsageException("--tiger-epochs must be >= 0, got " + tigerEpochs);
         if (skipReg4rec && wanted.isEmpty()) throw new LauncherSupport.UsageException("--skip-reg4rec needs --baselines (nothing would be trained)");
         if (skipReg4rec && resume != null) throw new LauncherSupport.UsageException("--resume continues REG4Rec training; it cannot go with --skip-reg4rec");
@@ -138,16 +138,11 @@ public final class Pipeline implements Callable<Integer> {
         }
         stage.close();
 
-        if (wanted.contains("sasrec")) {
-            try (SasRec model = RecPipeline.sasrecModel(device, settings, stage.dataset.numItems(), options.seed)) {
-                // a SASRec unit is a whole training sequence (a prediction at every position), so a quarter of the batch
-                // gives a comparable number of predictions per step and four times the steps per epoch
-                TrainConfig sasrecTrain = settings.train().withBatchSize(Math.max(16, settings.train().batchSize() / 4));
-                sasrecTrain = sasrecTrain.withEpochs(sasrecEpochs != null ? sasrecEpochs : SASREC_EPOCH_FACTOR * settings.train().epochs());
-                RecPipeline.ModelResult r = RecPipeline.trainAndTest(new SasRecTrainer(model, stage.split), stage.split, sasrecTrain,
-                        out.resolve("sasrec"), null, log, !options.noProgress);
-                rows.add(new Row("SASRec", r.test(), r.training(), r.training().seconds()));
-            }
+        if (stage.sasrec != null) {
+            rows.add(new Row("SASRec", stage.sasrec.test(), stage.sasrec.training(), stage.sasrec.training().seconds()));
+        } else if (wanted.contains("sasrec")) {
+            RecPipeline.ModelResult r = trainSasrec(options, settings, device, stage.dataset, stage.split, out, null, log);
+            rows.add(new Row("SASRec", r.test(), r.training(), r.training().seconds()));
         }
         if (wanted.contains("tiger")) {
             log.println("pipeline: RQ-VAE tokenizer for TIGER ...");
@@ -168,6 +163,28 @@ public final class Pipeline implements Callable<Integer> {
         stdout.print(table(stage.dataset.name(), rows));
         stdout.printf(Locale.ROOT, "total %.1f s on %s; results in %s%n", total, device, out.resolve(RESULTS));
         return 0;
+    }
+
+    /**
+     * The SASRec baseline on the split's training parts: a SASRec unit is a whole training sequence
+     * (a prediction at every position), so a quarter of the batch gives a comparable number of
+     * predictions per step and four times the steps per epoch. With {@code itemTableTo} its trained
+     * item embeddings [numItems + 1, width] are also written there (safetensors, atomically).
+     */
+    static RecPipeline.ModelResult trainSasrec(TrainingOptions options, RunSettings settings, Device device, Dataset dataset, LeaveOneOut split, Path out,
+                                               Path itemTableTo, PrintStream log) throws IOException {
+        try (SasRec model = RecPipeline.sasrecModel(device, settings, dataset.numItems(), options.seed)) {
+            TrainConfig sasrecTrain = settings.train().withBatchSize(Math.max(16, settings.train().batchSize() / 4));
+            sasrecTrain = sasrecTrain.withEpochs(options.sasrecEpochs != null ? options.sasrecEpochs : SASREC_EPOCH_FACTOR * settings.train().epochs());
+            RecPipeline.ModelResult r = RecPipeline.trainAndTest(new SasRecTrainer(model, split), split, sasrecTrain, out.resolve("sasrec"), null, log,
+                    !options.noProgress);
+            if (itemTableTo != null) {
+                try (Tensor table = model.itemTable().to(Device.CPU)) {
+                    RecPipeline.writeAtomically(itemTableTo, tmp -> SafeTensors.save(tmp, Map.of("sasrec_items", table)));
+                }
+            }
+            return r;
+        }
     }
 
     /** One model's line of the final table. */
@@ -223,9 +240,11 @@ public final class Pipeline implements Callable<Integer> {
         final RunSettings settings;
         final Path out;
         final PrintStream log;
+        /** The SASRec run whose item embeddings went into the features (--sasrec-features), else null. */
+        final RecPipeline.ModelResult sasrec;
 
         private Reg4RecStage(Dataset dataset, LeaveOneOut split, float[][] features, RecPipeline.Tokens tokens, int[] categories, double[] popularity,
-                             Reg4RecModel model, RunSettings settings, Path out, PrintStream log) {
+                             Reg4RecModel model, RunSettings settings, Path out, PrintStream log, RecPipeline.ModelResult sasrec) {
             this.dataset = dataset;
             this.split = split;
             this.features = features;
@@ -236,6 +255,7 @@ public final class Pipeline implements Callable<Integer> {
             this.settings = settings;
             this.out = out;
             this.log = log;
+            this.sasrec = sasrec;
         }
 
         /**
@@ -256,7 +276,15 @@ public final class Pipeline implements Callable<Integer> {
             LeaveOneOut split = LeaveOneOut.split(dataset);
             log.printf(Locale.ROOT, "pipeline: %s (%d evaluable users), device %s, M=%d D=%d width %d FFN %d, %d epochs of %d%n", dataset, split.numEvaluable(),
                     device, settings.codebooks(), settings.codewords(), settings.dModel(), settings.dFeedForward(), settings.train().epochs(), settings.train().batchSize());
-            float[][] features = RecPipeline.features(dataset, split, options.seed);
+            Files.createDirectories(out);
+            RecPipeline.ModelResult sasrec = null;
+            Path itemTable = null;
+            if (options.sasrecFeatures != null) {
+                itemTable = out.resolve(SASREC_ITEMS);
+                log.println("pipeline: SASRec on the training parts first; its item embeddings go into the features (" + options.sasrecFeatures + ")");
+                sasrec = trainSasrec(options, settings, device, dataset, split, out, itemTable, log);
+            }
+            float[][] features = RecPipeline.features(dataset, split, options.seed, itemTable, options.sasrecFeatures);
             log.printf(Locale.ROOT, "pipeline: %d item features in %.1f s; MPQ tokenizer, %d epochs ...%n", features[1].length, (System.nanoTime() - t0) / 1e9,
                     settings.tokenizerEpochs());
             Files.createDirectories(out);
@@ -283,7 +311,7 @@ public final class Pipeline implements Callable<Integer> {
             Reg4RecModel model = RecPipeline.reg4recModel(device, settings, catalog, options.seed);
             double[] popularity = Catalogs.trainingPopularity(split);
             RecPipeline.writeRun(out, dataset, model.config(), categories, popularity, tokens.tokens(), settings.reg4rec());
-            return new Reg4RecStage(dataset, split, features, tokens, categories, popularity, model, settings, out, log);
+            return new Reg4RecStage(dataset, split, features, tokens, categories, popularity, model, settings, out, log, sasrec);
         }
 
         RecPipeline.ModelResult trainAndTest(Path resume, boolean progress) throws IOException {

@@ -1,5 +1,6 @@
 package io.reg4rec.train;
 
+import io.reg4rec.train.features.FeatureConfig;
 import io.reg4rec.train.rec.Reg4RecTrainer;
 import io.reg4rec.train.rec.RunSettings;
 import io.reg4rec.train.rec.TrainConfig;
@@ -70,6 +71,16 @@ final class TrainingOptions {
     @Option(names = "--mismatches", paramLabel = "d", description = "relaxed retrieval: tokens a retrieved item may differ in (default: 1)")
     Integer mismatches;
 
+    @Option(names = "--sasrec-epochs", paramLabel = "N",
+            description = "most epochs of SASRec (baseline or --sasrec-features), which learns far less per epoch than the generative models "
+                    + "(one unit per user); early stopping applies (default: 8 x --epochs)")
+    Integer sasrecEpochs;
+
+    @Option(names = "--sasrec-features", paramLabel = "MODE",
+            description = "train SASRec on the training parts first and use its item embeddings (OUT/sasrec-items.safetensors) as item features "
+                    + "for the MPQ tokenizer: APPEND (one more block beside text, attributes and co-occurrence) or REPLACE (alone); default: off")
+    FeatureConfig.EmbeddingMode sasrecFeatures;
+
     @Option(names = "--catalog-beams", description = "beam search extends token sets only towards catalog items (every beam ends on an item), "
             + "instead of free CRSS beams mapped to items by relaxed retrieval alone (default: off)")
     boolean catalogBeams;
@@ -96,6 +107,7 @@ final class TrainingOptions {
         try {
             s = s.withCodebooks(codebooks != null ? codebooks : s.codebooks(), codewords != null ? codewords : s.codewords())
                     .withWidths(width != null ? width : s.dModel(), heads != null ? heads : s.heads(), ffn != null ? ffn : s.dFeedForward());
+            if (sasrecEpochs != null && sasrecEpochs < 0) throw new IllegalArgumentException("--sasrec-epochs must be >= 0, got " + sasrecEpochs);
             if (tokenizerEpochs != null) s = s.withTokenizerEpochs(tokenizerEpochs);
             if (dropout != null) s = s.withDropout(dropout);
             if (sasrecDropout != null) s = s.withSasrecDropout(sasrecDropout);

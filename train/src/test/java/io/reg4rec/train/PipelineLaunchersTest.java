@@ -2,7 +2,11 @@ package io.reg4rec.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.reg4rec.engine.Device;
 import io.reg4rec.engine.Engine;
+import io.reg4rec.engine.Scope;
+import io.reg4rec.engine.Tensor;
+import io.reg4rec.model.io.SafeTensors;
 import io.reg4rec.train.data.Dataset;
 import io.reg4rec.train.data.Datasets;
 import io.reg4rec.train.data.SyntheticConfig;
@@ -18,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -118,6 +123,24 @@ class PipelineLaunchersTest {
         assertTrue(c.stderr().contains("MPQ tokens of the resumed run"), "the checkpoint's own tokens are reused: " + c.stderr());
         assertArrayEquals(Files.readAllBytes(run.resolve(RecPipeline.TOKENS)), Files.readAllBytes(tmp.resolve("run2").resolve(RecPipeline.TOKENS)));
         assertEquals(1, Files.readAllLines(tmp.resolve("run2").resolve("reg4rec").resolve(TrainingLoop.METRICS)).size(), "only epoch 3 was trained");
+    }
+
+    @Test
+    void sasrecItemEmbeddingsBecomeAFeatureBlock(@TempDir Path tmp) throws Exception {
+        Path data = tinyData(tmp.resolve("data")), run = tmp.resolve("run");
+        Outcome p = capture(() -> Pipeline.run(tinyArgs(data, 1, "--out", run.toString(), "--sasrec-features", "APPEND", "--sasrec-epochs", "2")));
+        assertEquals(0, p.status(), p.stderr());
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> table = SafeTensors.load(run.resolve(Pipeline.SASREC_ITEMS), Device.CPU);
+            Tensor items = table.get("sasrec_items");
+            int numItems = JSON.readTree(run.resolve(RecPipeline.RUN_JSON).toFile()).get("numItems").asInt();
+            assertArrayEquals(new int[]{numItems + 1, 32}, items.shape(), "one row per item (and padding), the SASRec width");
+        }
+        assertTrue(p.stderr().contains("pipeline: 288 item features"), "256 built columns + 32 SASRec columns: " + p.stderr());
+        JsonNode models = JSON.readTree(run.resolve(Pipeline.RESULTS).toFile()).get("models");
+        assertEquals(3, models.size());
+        assertEquals("SASRec", models.get(2).get("model").asText(), "the SASRec trained for the features is reported, not trained twice");
+        assertTrue(Files.isRegularFile(run.resolve("sasrec").resolve(TrainingLoop.BEST)));
     }
 
     /** Tiny sizes for the tiny data, so a run takes seconds. */

@@ -127,6 +127,11 @@ public final class SasRec extends Module {
         return out;
     }
 
+    /** The item embedding table [numItems + 1, dModel] (row 0: padding), shared by the input and the output scores. */
+    public Tensor itemTable() {
+        return items.weight().data();
+    }
+
     /** The k best items (1..numItems) per history, best first (ties: lower id first); the ranking runs on the model's device. */
     public int[][] topK(int[][] histories, int k) {
         if (k < 1) throw new IllegalArgumentException("SasRec.topK: k must be positive, got " + k);

@@ -46,7 +46,17 @@ public final class RecPipeline {
 
     /** Item features from the dataset (co-occurrence from the training parts only). */
     public static float[][] features(Dataset dataset, LeaveOneOut split, long seed) {
-        return ItemFeatures.build(dataset, split, FeatureConfig.defaults().withSeed(seed));
+        return features(dataset, split, seed, null, null);
+    }
+
+    /**
+     * The item features, with the vectors of {@code embeddings} (an {@link io.reg4rec.train.features.EmbeddingFile})
+     * appended as one more block of equal weight or, with {@code mode} REPLACE, instead of the built blocks; none when null.
+     */
+    public static float[][] features(Dataset dataset, LeaveOneOut split, long seed, Path embeddings, FeatureConfig.EmbeddingMode mode) {
+        FeatureConfig config = FeatureConfig.defaults().withSeed(seed);
+        if (embeddings != null) config = config.withEmbeddingFile(embeddings, mode, 1f);
+        return ItemFeatures.build(dataset, split, config);
     }
 
     /** Tokens [numItems + 1][M] of a trained tokenizer, its report and the time taken. */
