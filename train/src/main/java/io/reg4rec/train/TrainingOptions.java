@@ -81,6 +81,10 @@ final class TrainingOptions {
                     + "for the MPQ tokenizer: APPEND (one more block beside text, attributes and co-occurrence) or REPLACE (alone); default: off")
     FeatureConfig.EmbeddingMode sasrecFeatures;
 
+    @Option(names = "--set-loss", description = "REG4Rec's token loss counts every not yet decoded pair of the target's set as right at each step "
+            + "(order-free), instead of Eq. 6's cross-entropy of the order's next pair (default: off)")
+    boolean setLoss;
+
     @Option(names = "--catalog-beams", description = "beam search extends token sets only towards catalog items (every beam ends on an item), "
             + "instead of free CRSS beams mapped to items by relaxed retrieval alone (default: off)")
     boolean catalogBeams;
@@ -123,6 +127,7 @@ final class TrainingOptions {
             o = o.withBeam(beam != null ? beam : o.beamWidth(), mismatches != null ? mismatches : o.maxMismatches())
                     .withOrders(randomOrderEpochs != null ? randomOrderEpochs : o.randomOnlyEpochs(), confidenceShare != null ? confidenceShare : o.confidenceShare());
             if (catalogBeams) o = o.withCatalogBeams(true);
+            if (setLoss) o = o.withSetTokenLoss(true);
             return s.withTrain(t).withReg4rec(o);
         } catch (IllegalArgumentException e) {
             throw new LauncherSupport.UsageException(e.getMessage());

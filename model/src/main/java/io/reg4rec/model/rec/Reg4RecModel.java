@@ -184,6 +184,14 @@ public final class Reg4RecModel extends Module {
 
     /** L_token + categoryWeight * L_cate (Eq. 6 and 7) for histories -> targets decoded in the given orders. */
     public PretrainLoss loss(int[][] histories, int[] targets, int[][] orders) {
+        return loss(histories, targets, orders, false);
+    }
+
+    /**
+     * As {@link #loss(int[][], int[], int[][])}; with {@code setTargets} the token term is
+     * {@link #setTokenLoss} instead of Eq. 6's cross-entropy of the order's next pair.
+     */
+    public PretrainLoss loss(int[][] histories, int[] targets, int[][] orders, boolean setTargets) {
         int users = targets.length, m = config.codebooks(), dCodes = config.codewords();
         if (histories.length != users) throw new IllegalArgumentException("Reg4RecModel.loss: " + histories.length + " histories, " + users + " targets");
         int[][] o = checkOrders(orders, users);
@@ -198,13 +206,43 @@ public final class Reg4RecModel extends Module {
         Variable tokenLoss, categoryLoss;
         Tensor stepAccuracy, categoryAccuracy;
         try (Tensor pairs = Tensor.of(device, pairTargets, users, m); Tensor cats = Tensor.of(device, categoryTargets, users, m)) {
-            tokenLoss = CrossEntropy.loss(out.tokenLogits(), pairs);
+            tokenLoss = setTargets ? setTokenLoss(out.tokenLogits(), targets, o) : CrossEntropy.loss(out.tokenLogits(), pairs);
             categoryLoss = CrossEntropy.loss(out.categoryLogits(), cats);
             stepAccuracy = agreement(out.tokenLogits(), pairs);
             categoryAccuracy = agreement(out.categoryLogits(), cats);
         }
         Variable total = config.categoryWeight() == 0 ? tokenLoss : tokenLoss.add(categoryLoss.mul(config.categoryWeight()));
         return new PretrainLoss(total, tokenLoss, categoryLoss, stepAccuracy, categoryAccuracy);
+    }
+
+    /**
+     * The order-free token loss: at step s, -log of the summed probability of every pair of the
+     * target's token set whose codebook is still unused (the order's prefix fed, as in Eq. 6), so
+     * the pair the order happens to put next is not singled out; at the last step it equals
+     * Eq. 6's term. Mean over examples and steps.
+     */
+    Variable setTokenLoss(Variable tokenLogits, int[] targets, int[][] orders) {
+        int users = targets.length, m = config.codebooks(), dCodes = config.codewords();
+        if (config.fixedOrder()) throw new IllegalStateException("Reg4RecModel: the set token loss is for CRSS (any-order) models, not fixed-order ones");
+        long[] index = new long[users * m * m];
+        float[] decoded = new float[users * m * m];
+        for (int u = 0; u < users; u++) {
+            int used = 0;
+            for (int s = 0; s < m; s++) {
+                for (int c = 0; c < m; c++) {
+                    int cell = (u * m + s) * m + c;
+                    index[cell] = (long) c * dCodes + catalog.token(targets[u], c);
+                    if ((used & (1 << c)) != 0) decoded[cell] = 1f;
+                }
+                used |= 1 << orders[u][s];
+            }
+        }
+        try (Tensor pairIndex = Tensor.of(device, index, users, m, m); Tensor decodedMask = Tensor.of(device, decoded, users, m, m)) {
+            Variable targetLogProbs = tokenLogits.logSoftmax(-1).gather(2, pairIndex).maskedFill(decodedMask, MASKED_LOGIT);
+            Variable peak = targetLogProbs.max(2, true).detach();
+            Variable logSum = targetLogProbs.sub(peak).exp().sum(2, true).log().add(peak);
+            return logSum.meanAll().neg();
+        }
     }
 
     /** Fraction of rows whose argmax over the last axis equals the target (I64, the logits' leading shape), as a scalar on the logits' device. */

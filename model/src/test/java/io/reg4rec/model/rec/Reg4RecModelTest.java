@@ -64,6 +64,48 @@ class Reg4RecModelTest {
         }
     }
 
+    /** The set token loss, checked against a host computation from the same teacher-forced logits. */
+    @Test
+    void setTokenLossSumsTheUndecodedTargetPairs() {
+        ItemCatalog catalog = Synthetic.catalog(ITEMS, M, D, C, 1);
+        try (Scope s = Scope.open(); Reg4RecModel model = new Reg4RecModel(Device.CPU, smallConfig(), catalog, 7)) {
+            model.eval();
+            Reg4RecModel.TeacherForced out = model.teacherForced(model.encode(HISTORIES), TARGETS, ORDERS);
+            Variable set = model.setTokenLoss(out.tokenLogits(), TARGETS, ORDERS);
+            float[] logits = out.tokenLogits().data().toFloatArray();
+            int pairs = M * D;
+            double expected = 0, orderLoss = 0;
+            for (int u = 0; u < TARGETS.length; u++) {
+                int used = 0;
+                for (int step = 0; step < M; step++) {
+                    int row = (u * M + step) * pairs;
+                    double max = Double.NEGATIVE_INFINITY, z = 0;
+                    for (int j = 0; j < pairs; j++) max = Math.max(max, logits[row + j]);
+                    for (int j = 0; j < pairs; j++) z += Math.exp(logits[row + j] - max);
+                    double mass = 0;
+                    for (int c = 0; c < M; c++) {
+                        if ((used & (1 << c)) != 0) continue;
+                        mass += Math.exp(logits[row + c * D + catalog.token(TARGETS[u], c)] - max) / z;
+                    }
+                    int next = ORDERS[u][step];
+                    double nextProb = Math.exp(logits[row + next * D + catalog.token(TARGETS[u], next)] - max) / z;
+                    expected -= Math.log(mass);
+                    orderLoss -= Math.log(nextProb);
+                    used |= 1 << next;
+                }
+            }
+            expected /= TARGETS.length * M;
+            orderLoss /= TARGETS.length * M;
+            assertEquals(expected, set.item(), 1e-5);
+            assertTrue(set.item() < orderLoss, "the set's mass is at least the next pair's: " + set.item() + " vs " + orderLoss);
+            model.train();
+            Reg4RecModel.PretrainLoss loss = model.loss(HISTORIES, TARGETS, ORDERS, true);
+            loss.total().backward();
+            for (Map.Entry<String, Variable> e : model.namedParameters().entrySet()) assertNotNull(e.getValue().grad(), "no gradient for " + e.getKey());
+            model.zeroGrad();
+        }
+    }
+
     @Test
     void lossIsFiniteAndReachesEveryParameter() {
         ItemCatalog catalog = Synthetic.catalog(ITEMS, M, D, C, 1);

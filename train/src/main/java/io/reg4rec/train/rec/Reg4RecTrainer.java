@@ -32,8 +32,9 @@ public final class Reg4RecTrainer implements RecTask {
      * @param beamWidth        CRSS beam width of validation and test
      * @param maxMismatches    d of relaxed retrieval
      * @param catalogBeams     beam search extends token sets only towards catalog items ({@link io.reg4rec.model.rec.CatalogSetConstraint})
+     * @param setTokenLoss     train with the order-free token loss ({@link Reg4RecModel#loss(int[][], int[], int[][], boolean)}) instead of Eq. 6
      */
-    public record Options(int randomOnlyEpochs, double confidenceShare, int beamWidth, int maxMismatches, boolean catalogBeams) {
+    public record Options(int randomOnlyEpochs, double confidenceShare, int beamWidth, int maxMismatches, boolean catalogBeams, boolean setTokenLoss) {
         public Options {
             if (randomOnlyEpochs < 0) throw new IllegalArgumentException("Reg4RecTrainer: random-only epochs must be >= 0, got " + randomOnlyEpochs);
             if (!(confidenceShare >= 0 && confidenceShare <= 1)) throw new IllegalArgumentException("Reg4RecTrainer: confidence share must be in [0, 1], got " + confidenceShare);
@@ -42,19 +43,23 @@ public final class Reg4RecTrainer implements RecTask {
         }
 
         public static Options defaults() {
-            return new Options(1, 0.5, Reg4RecEvaluator.DEFAULT_BEAM, Reg4RecEvaluator.DEFAULT_MISMATCHES, false);
+            return new Options(1, 0.5, Reg4RecEvaluator.DEFAULT_BEAM, Reg4RecEvaluator.DEFAULT_MISMATCHES, false, false);
         }
 
         public Options withBeam(int beam, int mismatches) {
-            return new Options(randomOnlyEpochs, confidenceShare, beam, mismatches, catalogBeams);
+            return new Options(randomOnlyEpochs, confidenceShare, beam, mismatches, catalogBeams, setTokenLoss);
         }
 
         public Options withOrders(int randomEpochs, double share) {
-            return new Options(randomEpochs, share, beamWidth, maxMismatches, catalogBeams);
+            return new Options(randomEpochs, share, beamWidth, maxMismatches, catalogBeams, setTokenLoss);
         }
 
         public Options withCatalogBeams(boolean on) {
-            return new Options(randomOnlyEpochs, confidenceShare, beamWidth, maxMismatches, on);
+            return new Options(randomOnlyEpochs, confidenceShare, beamWidth, maxMismatches, on, setTokenLoss);
+        }
+
+        public Options withSetTokenLoss(boolean on) {
+            return new Options(randomOnlyEpochs, confidenceShare, beamWidth, maxMismatches, catalogBeams, on);
         }
     }
 
@@ -110,7 +115,7 @@ public final class Reg4RecTrainer implements RecTask {
     public StepLoss loss(int[] units, int epoch, SplittableRandom rng) {
         Examples.Batch batch = Examples.pick(examples, units);
         int[][] orders = orders(batch.histories(), batch.targets(), epoch, rng);
-        Reg4RecModel.PretrainLoss loss = model.loss(batch.histories(), batch.targets(), orders);
+        Reg4RecModel.PretrainLoss loss = model.loss(batch.histories(), batch.targets(), orders, options.setTokenLoss());
         Map<String, Tensor> parts = new LinkedHashMap<>();
         parts.put("loss", loss.total().data());
         parts.put("token_loss", loss.tokenLoss().data());
