@@ -21,12 +21,6 @@ final class CudaAdamWSegments {
 
     private CudaAdamWSegments() {}
 
-    /** The device address of t's first element: its storage's allocation plus its offset. */
-    private static long address(CudaBackend backend, Tensor t) {
-        backend.pointer(t);   // checks that t lives on this device
-        return DeviceAddress.of(((CudaStorage) t.storage()).pointer()) + t.offset() * t.dtype().byteSize();
-    }
-
     static void apply(CudaBackend backend, Tensor[] params, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper) {
         launch(backend, params, grads, m, v, hyper, null, 0);
     }
@@ -54,8 +48,8 @@ final class CudaAdamWSegments {
             for (; s < params.length && count < MAX_SEGMENTS; s++) {
                 long n = params[s].numel();
                 if (n > 0) {
-                    table[3 * count] = address(backend, params[s]);
-                    table[3 * count + 1] = address(backend, grads[s]);
+                    table[3 * count] = DeviceAddress.of(backend.pointer(params[s]));
+                    table[3 * count + 1] = DeviceAddress.of(backend.pointer(grads[s]));
                     table[3 * count + 2] = chunkEnd - chunkStart;
                     count++;
                 }

@@ -36,7 +36,7 @@ final class CudaGradNorm {
             for (; s < xs.length && count < MAX_SEGMENTS; s++) {
                 long size = xs[s].numel();
                 if (size == 0) continue;
-                table[2 * count] = address(backend, xs[s]);
+                table[2 * count] = DeviceAddress.of(backend.pointer(xs[s]));
                 table[2 * count + 1] = n;
                 count++;
                 n += size;
@@ -65,11 +65,5 @@ final class CudaGradNorm {
         if (!written) {
             CudaBackend.check(cuMemsetD32Async(backend.pointer(out), 0, 1, backend.stream()), "cuMemsetD32Async");
         }
-    }
-
-    /** The device address of t's first element: its storage's allocation plus its offset. */
-    private static long address(CudaBackend backend, Tensor t) {
-        backend.pointer(t);   // checks that t lives on this device
-        return DeviceAddress.of(((CudaStorage) t.storage()).pointer()) + t.offset() * t.dtype().byteSize();
     }
 }

@@ -121,33 +121,7 @@ public final class AdamW implements AutoCloseable {
     public void step(double lr) {
         steps++;
         try (NoGrad ignored = NoGrad.enter(); Scope scope = Scope.open()) {
-            for (Group group : groups) {
-                boolean allHaveGradients = group.params.stream().allMatch(p -> p.grad() != null);
-                if (allHaveGradients) {
-                    // fp32 parameters and contiguous fp32 gradients are used in place; others through fp32 copies
-                    int count = group.params.size();
-                    Tensor[] values = new Tensor[count], grads = new Tensor[count];
-                    boolean[] copied = new boolean[count];
-                    for (int i = 0; i < count; i++) {
-                        Variable p = group.params.get(i);
-                        Tensor value = p.data(), g = p.grad();
-                        copied[i] = value.dtype() != DType.F32 || !value.isContiguous();
-                        values[i] = copied[i] ? value.to(DType.F32) : value;
-                        grads[i] = g.dtype() == DType.F32 && g.isContiguous() ? g : g.to(DType.F32);
-                    }
-                    FusedAdamW.apply(values, grads, group.m, group.v, hyper(lr, group.decay));
-                    for (int i = 0; i < count; i++) if (copied[i]) group.params.get(i).update(values[i]);
-                } else {
-                    for (int i = 0; i < group.params.size(); i++) {
-                        Variable p = group.params.get(i);
-                        if (p.grad() == null) continue;
-                        Tensor g = p.grad().dtype() == DType.F32 && p.grad().isContiguous() ? p.grad() : p.grad().to(DType.F32);
-                        Tensor value = p.data().to(DType.F32);  // a contiguous fp32 copy, updated in place
-                        update(value, g, group.slot(group.m, i), group.slot(group.v, i), lr, group.decay);
-                        p.update(value);
-                    }
-                }
-            }
+            update(lr, operands(), null, 0);
         }
     }
 
@@ -170,50 +144,74 @@ public final class AdamW implements AutoCloseable {
         if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) throw new IllegalArgumentException("AdamW.step: maxNorm must be positive and finite, got " + maxNorm);
         steps++;
         try (NoGrad ignored = NoGrad.enter(); Scope scope = Scope.open()) {
-            // fp32 contiguous views (copies where needed) of the values and gradients, per group
-            List<Tensor[]> values = new ArrayList<>(), grads = new ArrayList<>();
-            List<boolean[]> copied = new ArrayList<>();
+            List<Operands> operands = operands();
             Map<Device, List<Tensor>> gradsByDevice = new LinkedHashMap<>();
-            for (Group group : groups) {
-                int count = group.params.size();
-                Tensor[] vs = new Tensor[count], gs = new Tensor[count];
-                boolean[] cs = new boolean[count];
-                for (int i = 0; i < count; i++) {
-                    Variable p = group.params.get(i);
-                    Tensor g = p.grad();
-                    if (g == null) continue;
-                    Tensor value = p.data();
-                    cs[i] = value.dtype() != DType.F32 || !value.isContiguous();
-                    vs[i] = cs[i] ? value.to(DType.F32) : value;
-                    gs[i] = g.dtype() == DType.F32 && g.isContiguous() ? g : g.to(DType.F32);
-                    gradsByDevice.computeIfAbsent(p.device(), d -> new ArrayList<>()).add(gs[i]);
-                }
-                values.add(vs);
-                grads.add(gs);
-                copied.add(cs);
+            for (Operands o : operands) {
+                for (Tensor g : o.grads()) if (g != null) gradsByDevice.computeIfAbsent(g.device(), d -> new ArrayList<>()).add(g);
             }
             Device first = groups.isEmpty() ? Device.CPU : groups.get(0).params.get(0).device();
             Map<Device, Tensor> sumOfSquares = globalSumOfSquares(first, gradsByDevice);
-            for (int k = 0; k < groups.size(); k++) {
-                Group group = groups.get(k);
-                Tensor[] vs = values.get(k), gs = grads.get(k);
-                Tensor scalar = sumOfSquares.get(group.params.get(0).device());
-                boolean allHaveGradients = java.util.Arrays.stream(gs).allMatch(java.util.Objects::nonNull);
-                if (allHaveGradients) {
-                    FusedAdamW.applyClipped(vs, gs, group.m, group.v, hyper(lr, group.decay), scalar, maxNorm);
-                } else {
-                    for (int i = 0; i < gs.length; i++) {
-                        if (gs[i] == null) continue;
-                        try (Tensor m = group.slot(group.m, i); Tensor v = group.slot(group.v, i);
-                             Tensor mFlat = m.reshape(-1); Tensor vFlat = v.reshape(-1)) {
-                            FusedAdamW.applyClipped(new Tensor[]{vs[i]}, new Tensor[]{gs[i]}, mFlat, vFlat, hyper(lr, group.decay), scalar, maxNorm);
-                        }
-                    }
-                }
-                for (int i = 0; i < gs.length; i++) if (copied.get(k)[i]) group.params.get(i).update(vs[i]);
-            }
+            update(lr, operands, sumOfSquares, maxNorm);
             return sumOfSquares.get(first).sqrt().unscoped();
         }
+    }
+
+    /**
+     * A group's parameters and gradients as contiguous fp32 tensors (used in place where they
+     * already are, else fp32 copies: copied[i]); grads[i] and values[i] null where parameter i has
+     * no gradient.
+     */
+    private record Operands(Tensor[] values, Tensor[] grads, boolean[] copied) {}
+
+    private List<Operands> operands() {
+        List<Operands> out = new ArrayList<>(groups.size());
+        for (Group group : groups) {
+            int count = group.params.size();
+            Tensor[] values = new Tensor[count], grads = new Tensor[count];
+            boolean[] copied = new boolean[count];
+            for (int i = 0; i < count; i++) {
+                Variable p = group.params.get(i);
+                Tensor g = p.grad();
+                if (g == null) continue;
+                Tensor value = p.data();
+                copied[i] = value.dtype() != DType.F32 || !value.isContiguous();
+                values[i] = copied[i] ? value.to(DType.F32) : value;
+                grads[i] = g.dtype() == DType.F32 && g.isContiguous() ? g : g.to(DType.F32);
+            }
+            out.add(new Operands(values, grads, copied));
+        }
+        return out;
+    }
+
+    /**
+     * The fused update of every group (one op per group when all its parameters have gradients,
+     * else one per parameter that has one), clipped by the per-device sums of squares when given;
+     * fp32 copies are written back to their parameters.
+     */
+    private void update(double lr, List<Operands> operands, Map<Device, Tensor> sumOfSquares, double maxNorm) {
+        for (int k = 0; k < groups.size(); k++) {
+            Group group = groups.get(k);
+            Operands o = operands.get(k);
+            AdamWHyper hyper = hyper(lr, group.decay);
+            Tensor scalar = sumOfSquares == null ? null : sumOfSquares.get(group.params.get(0).device());
+            if (java.util.Arrays.stream(o.grads()).allMatch(java.util.Objects::nonNull)) {
+                fused(o.values(), o.grads(), group.m, group.v, hyper, scalar, maxNorm);
+            } else {
+                for (int i = 0; i < o.grads().length; i++) {
+                    if (o.grads()[i] == null) continue;
+                    try (Tensor m = group.slot(group.m, i); Tensor v = group.slot(group.v, i);
+                         Tensor mFlat = m.reshape(-1); Tensor vFlat = v.reshape(-1)) {
+                        fused(new Tensor[]{o.values()[i]}, new Tensor[]{o.grads()[i]}, mFlat, vFlat, hyper, scalar, maxNorm);
+                    }
+                }
+            }
+            for (int i = 0; i < o.copied().length; i++) if (o.copied()[i]) group.params.get(i).update(o.values()[i]);
+        }
+    }
+
+    private static void fused(Tensor[] values, Tensor[] grads, Tensor m, Tensor v, AdamWHyper hyper, Tensor sumOfSquares, double maxNorm) {
+        if (sumOfSquares == null) FusedAdamW.apply(values, grads, m, v, hyper);
+        else FusedAdamW.applyClipped(values, grads, m, v, hyper, sumOfSquares, maxNorm);
     }
 
     /**
@@ -237,11 +235,6 @@ public final class AdamW implements AutoCloseable {
         }
         for (Device d : gradsByDevice.keySet()) result.computeIfAbsent(d, device -> result.get(first).to(device));
         return result;
-    }
-
-    /** Updates value (the parameter in fp32), m and v in place, all contiguous fp32: one fused backend op. */
-    private void update(Tensor value, Tensor g, Tensor m, Tensor v, double lr, boolean decay) {
-        hyper(lr, decay).apply(value, g, m, v);
     }
 
     private AdamWHyper hyper(double lr, boolean decay) {
