@@ -130,16 +130,24 @@ class CudaTmaGemmTest {
 
     @Test
     void manyTilesPerPersistentBlock() {
-        // 141 x 2 tiles of 128 x 256 (282 x 3 of 128 x 128) over at most 132 blocks, ragged edges,
-        // k = 136 (3 k tiles): every block runs several tiles and the ring's phases wrap often.
-        int m = 128 * 140 + 57, n = 264, k = 136;
+        // 141 x 2 tiles of 128 x 256 (141 x 3 of 128 x 128) over at most 132 blocks, ragged edges:
+        // every block runs several tiles. k = 136: 3 k tiles (bf16), fewer than the ring's stages, so
+        // the phases wrap within a tile; k = 1000: 16 k tiles (8 fp8), more than the stages.
+        int m = 128 * 140 + 57, n = 264;
         for (WgmmaTuning.TmaVariant v : WgmmaTuning.TMA_VARIANTS) {
             useTma(v);
-            for (boolean t : new boolean[]{false, true}) {
-                try (Tensor a = operand(DType.BF16, 130, 1, m, k, t); Tensor b = operand(DType.BF16, 131, 1, k, n, t)) {
-                    String what = "tma " + v + " many tiles, transposes " + t;
-                    expectTma(what, () -> verify(what, runEpilogue(a, t, b, t, null, false, null, DType.BF16, 1, m, n),
-                            a, t, b, t, 1, m, n, k, 1, null, false, null, DType.BF16, false));
+            for (int k : new int[]{136, 1000}) {
+                for (boolean t : new boolean[]{false, true}) {
+                    try (Tensor a = operand(DType.BF16, 130, 1, m, k, t); Tensor b = operand(DType.BF16, 131, 1, k, n, t)) {
+                        String what = "tma " + v + " many tiles, k " + k + ", transposes " + t;
+                        expectTma(what, () -> verify(what, runEpilogue(a, t, b, t, null, false, null, DType.BF16, 1, m, n),
+                                a, t, b, t, 1, m, n, k, 1, null, false, null, DType.BF16, false));
+                    }
+                }
+                try (Tensor a = fp8Operand(DType.F8E4M3, 132, 1, m, k, false); Tensor b = fp8Operand(DType.F8E4M3, 133, 1, k, n, true)) {
+                    String what = "tma " + v + " fp8 many tiles, k " + k;
+                    expectTma(what, () -> verify(what, runScaled(a, false, b, true, 0.5f, 2f, DType.BF16, 1, m, n),
+                            a, false, b, true, 1, m, n, k, 1.0, null, false, null, DType.BF16, true));
                 }
             }
         }
