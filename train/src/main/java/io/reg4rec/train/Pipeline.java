@@ -274,8 +274,9 @@ public final class Pipeline implements Callable<Integer> {
                 throw e;
             }
             LeaveOneOut split = LeaveOneOut.split(dataset);
-            log.printf(Locale.ROOT, "pipeline: %s (%d evaluable users), device %s, M=%d D=%d width %d FFN %d, %d epochs of %d%n", dataset, split.numEvaluable(),
-                    device, settings.codebooks(), settings.codewords(), settings.dModel(), settings.dFeedForward(), settings.train().epochs(), settings.train().batchSize());
+            log.printf(Locale.ROOT, "pipeline: %s (%d evaluable users), device %s, M=%d D=%d width %d FFN %d%s, %d epochs of %d%n", dataset, split.numEvaluable(),
+                    device, settings.codebooks(), settings.codewords(), settings.dModel(), settings.dFeedForward(), settings.historyItemIds() ? ", history item ids" : "",
+                    settings.train().epochs(), settings.train().batchSize());
             Files.createDirectories(out);
             RecPipeline.ModelResult sasrec = null;
             Path itemTable = null;

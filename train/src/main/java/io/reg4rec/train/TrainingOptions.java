@@ -89,6 +89,10 @@ final class TrainingOptions {
             + "instead of free CRSS beams mapped to items by relaxed retrieval alone (default: off)")
     boolean catalogBeams;
 
+    @Option(names = "--history-ids", description = "a history item's input is its token embeddings plus a learned item-id embedding (one row per item), "
+            + "in REG4Rec and TIGER; run.json keeps it for evaluate and recommend (default: off, tokens only)")
+    boolean historyIds;
+
     @Option(names = "--confidence-share", paramLabel = "S",
             description = "share of each batch trained in the model's own confidence order after the random-order epochs, the rest in random orders (default: 0.5)")
     Double confidenceShare;
@@ -115,6 +119,7 @@ final class TrainingOptions {
             if (tokenizerEpochs != null) s = s.withTokenizerEpochs(tokenizerEpochs);
             if (dropout != null) s = s.withDropout(dropout);
             if (sasrecDropout != null) s = s.withSasrecDropout(sasrecDropout);
+            if (historyIds) s = s.withHistoryItemIds(true);
             TrainConfig t = s.train().withSeed(seed);
             if (epochs != null) t = t.withEpochs(epochs);
             if (patience != null) t = t.withPatience(patience);

@@ -143,6 +143,24 @@ class PipelineLaunchersTest {
         assertTrue(Files.isRegularFile(run.resolve("sasrec").resolve(TrainingLoop.BEST)));
     }
 
+    /** --history-ids: pretrain writes the flag and the id table, recommend rebuilds the model from the run folder alone. */
+    @Test
+    void historyIdsTravelThroughTheRunFolder(@TempDir Path tmp) throws Exception {
+        Path data = tinyData(tmp.resolve("data")), run = tmp.resolve("run");
+        Outcome p = capture(() -> Pretrain.run(tinyArgs(data, 1, "--out", run.toString(), "--history-ids")));
+        assertEquals(0, p.status(), p.stderr());
+        assertTrue(p.stderr().contains("history item ids"), p.stderr());
+        JsonNode runJson = JSON.readTree(run.resolve(RecPipeline.RUN_JSON).toFile());
+        assertTrue(runJson.get("config").get("historyItemIds").asBoolean(), runJson.toString());
+        int numItems = runJson.get("numItems").asInt();
+        SafeTensors.Header best = SafeTensors.readHeader(run.resolve("reg4rec").resolve(TrainingLoop.BEST));
+        SafeTensors.Entry table = best.entries().stream().filter(e -> e.name().equals("model.history_items.weight")).findFirst().orElseThrow();
+        assertArrayEquals(new int[]{numItems + 1, 32}, table.shape(), "one row per item and the padding row, model width");
+        Outcome r = capture(() -> Recommend.run("--run", run.toString(), "--history", "1,2,3", "-k", "4", "--device", "cpu"));
+        assertEquals(0, r.status(), r.stderr());
+        assertTrue(r.stdout().startsWith("1,2,3\t"), r.stdout());
+    }
+
     /** Tiny sizes for the tiny data, so a run takes seconds. */
     static String[] tinyArgs(Path data, int epochs, String... more) {
         List<String> args = new java.util.ArrayList<>(List.of("--data", data.toString(), "--device", "cpu", "-M", "3", "-D", "16", "--width", "32",

@@ -23,7 +23,9 @@ import io.reg4rec.model.nn.TransformerEncoder;
  * row r * D + c for token c of codebook r) plus a learned position embedding counted from the most
  * recent item (position 0 = the last item), so the newest items keep their embedding whatever the
  * history length. Histories are truncated to the last {@code maxHistory} items; shorter ones are
- * padded and masked out of attention.
+ * padded and masked out of attention. With {@link Reg4RecConfig#historyItemIds()} the item also
+ * gets a learned embedding of its id ("history_items", numItems + 1 rows, row 0 padding), as
+ * SASRec embeds items; the decoder side stays token-only.
  *
  * <p><b>Decoder.</b> Input 0 is BOS; input s is the pair chosen at step s - 1, embedded as
  * token embedding (the encoder's table) + codebook-identity embedding + step position. The state
@@ -68,6 +70,7 @@ public final class Reg4RecModel extends Module {
     private final Device device;
     private final int bosRow;
     private final Embedding tokens;
+    private final Embedding historyItems;   // null unless config.historyItemIds()
     private final Embedding historyPositions;
     private final Embedding codebookIds;
     private final Embedding stepPositions;
@@ -89,6 +92,9 @@ public final class Reg4RecModel extends Module {
         double std = 1.0 / Math.sqrt(d);
         this.bosRow = config.pairs();
         this.tokens = registerModule("tokens", new Embedding(device, config.pairs() + 1, d, std, Init.childSeed(seed, 0)));
+        // registered only when on, so checkpoints of models without it keep their exact parameter set
+        this.historyItems = config.historyItemIds()
+                ? registerModule("history_items", new Embedding(device, catalog.numItems() + 1, d, std, Init.childSeed(seed, 9))) : null;
         this.historyPositions = registerModule("history_positions", new Embedding(device, config.maxHistory(), d, std, Init.childSeed(seed, 1)));
         this.codebookIds = registerModule("codebook_ids", new Embedding(device, m + 1, d, std, Init.childSeed(seed, 2)));
         this.stepPositions = registerModule("step_positions", new Embedding(device, m, d, std, Init.childSeed(seed, 3)));
@@ -116,6 +122,7 @@ public final class Reg4RecModel extends Module {
         for (int[] h : histories) len = Math.max(len, Math.min(h.length, config.maxHistory()));
         long[] tokenRows = new long[users * len * m];
         long[] positions = new long[users * len];
+        long[] itemRows = new long[users * len];   // 0 (the padding row) where the cell is padding
         float[] padding = new float[users * len];
         for (int u = 0; u < users; u++) {
             int[] h = histories[u];
@@ -130,12 +137,18 @@ public final class Reg4RecModel extends Module {
                 int item = catalog.checkItem(h[h.length - n + k]);
                 for (int r = 0; r < m; r++) tokenRows[cell * m + r] = (long) r * dCodes + catalog.token(item, r);
                 positions[cell] = n - 1 - k;
+                itemRows[cell] = item;
             }
         }
         Tensor tokenIndex = Tensor.of(device, tokenRows, users, len, m);
         Tensor positionIndex = Tensor.of(device, positions, users, len);
         Tensor paddingMask = Tensor.of(device, padding, users, len);
         Variable items = tokens.forward(tokenIndex).sum(2, false).add(historyPositions.forward(positionIndex));
+        if (historyItems != null) {
+            try (Tensor itemIndex = Tensor.of(device, itemRows, users, len)) {
+                items = items.add(historyItems.forward(itemIndex));
+            }
+        }
         Variable memory = encoder.forward(embeddingDropout.forward(items), paddingMask);
         tokenIndex.close();
         positionIndex.close();

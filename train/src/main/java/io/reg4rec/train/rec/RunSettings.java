@@ -25,9 +25,11 @@ import io.reg4rec.model.tokenizer.TokenizerConfig;
  * @param tokenizerEpochs passes of the tokenizer over the items
  * @param train           the training loop's settings
  * @param reg4rec         decoding orders during training, beam width and d at evaluation
+ * @param historyItemIds  history items of REG4Rec (and TIGER, built from the same config) also get a learned item-id embedding
  */
 public record RunSettings(int codebooks, int codewords, int dModel, int heads, int dFeedForward, int encoderLayers, int decoderLayers,
-                          double dropout, double sasrecDropout, int maxHistory, int tokenizerEpochs, TrainConfig train, Reg4RecTrainer.Options reg4rec) {
+                          double dropout, double sasrecDropout, int maxHistory, int tokenizerEpochs, TrainConfig train, Reg4RecTrainer.Options reg4rec,
+                          boolean historyItemIds) {
     public RunSettings {
         if (codebooks < 2 || codebooks > 30) throw new IllegalArgumentException("RunSettings: codebooks M must be in 2..30, got " + codebooks);
         if (!(dropout >= 0 && dropout < 1) || !(sasrecDropout >= 0 && sasrecDropout < 1)) {
@@ -39,7 +41,7 @@ public record RunSettings(int codebooks, int codewords, int dModel, int heads, i
         if (reg4rec.maxMismatches() >= codebooks) {
             throw new IllegalArgumentException("RunSettings: relaxed retrieval's d = " + reg4rec.maxMismatches() + " must be below M = " + codebooks);
         }
-        new Reg4RecConfig(codebooks, codewords, 1, maxHistory, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, false, 1.0);   // validates the widths
+        new Reg4RecConfig(codebooks, codewords, 1, maxHistory, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, false, 1.0, historyItemIds);   // validates the widths
     }
 
     /**
@@ -47,7 +49,7 @@ public record RunSettings(int codebooks, int codewords, int dModel, int heads, i
      * (patience 5), tokenizer 100 epochs.
      */
     public static RunSettings paper() {
-        return new RunSettings(8, 300, 128, 4, 640, 1, 2, 0.1, 0.2, 50, 100, TrainConfig.defaults(), Reg4RecTrainer.Options.defaults());
+        return new RunSettings(8, 300, 128, 4, 640, 1, 2, 0.1, 0.2, 50, 100, TrainConfig.defaults(), Reg4RecTrainer.Options.defaults(), false);
     }
 
     /**
@@ -56,11 +58,11 @@ public record RunSettings(int codebooks, int codewords, int dModel, int heads, i
      */
     public static RunSettings small() {
         return new RunSettings(4, 64, 64, 2, 256, 1, 2, 0.1, 0.2, 50, 30, TrainConfig.defaults().withEpochs(5).withPatience(2).withValidationUsers(500),
-                Reg4RecTrainer.Options.defaults());
+                Reg4RecTrainer.Options.defaults(), false);
     }
 
     public Reg4RecConfig reg4recConfig(int numCategories) {
-        return new Reg4RecConfig(codebooks, codewords, numCategories, maxHistory, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, false, 1.0);
+        return new Reg4RecConfig(codebooks, codewords, numCategories, maxHistory, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, false, 1.0, historyItemIds);
     }
 
     /** SASRec at the same width as the generative model, 2 blocks. */
@@ -80,30 +82,34 @@ public record RunSettings(int codebooks, int codewords, int dModel, int heads, i
     }
 
     public RunSettings withCodebooks(int m, int d) {
-        return new RunSettings(m, d, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec);
+        return new RunSettings(m, d, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec, historyItemIds);
     }
 
     public RunSettings withWidths(int width, int h, int ffn) {
-        return new RunSettings(codebooks, codewords, width, h, ffn, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec);
+        return new RunSettings(codebooks, codewords, width, h, ffn, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec, historyItemIds);
     }
 
     public RunSettings withTokenizerEpochs(int e) {
-        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, e, train, reg4rec);
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, e, train, reg4rec, historyItemIds);
     }
 
     public RunSettings withTrain(TrainConfig t) {
-        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, t, reg4rec);
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, t, reg4rec, historyItemIds);
     }
 
     public RunSettings withReg4rec(Reg4RecTrainer.Options o) {
-        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, o);
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, o, historyItemIds);
     }
 
     public RunSettings withSasrecDropout(double p) {
-        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, p, maxHistory, tokenizerEpochs, train, reg4rec);
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, p, maxHistory, tokenizerEpochs, train, reg4rec, historyItemIds);
     }
 
     public RunSettings withDropout(double p) {
-        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, p, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec);
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, p, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec, historyItemIds);
+    }
+
+    public RunSettings withHistoryItemIds(boolean on) {
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec, on);
     }
 }
