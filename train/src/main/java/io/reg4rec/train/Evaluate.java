@@ -12,6 +12,7 @@ import io.reg4rec.train.rec.Progress;
 import io.reg4rec.train.rec.RankingEvaluation;
 import io.reg4rec.train.rec.RecPipeline;
 import io.reg4rec.train.rec.Reg4RecEvaluator;
+import io.reg4rec.train.rec.SearchDiagnostics;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -70,12 +71,24 @@ public final class Evaluate implements Callable<Integer> {
     @Option(names = "--no-progress", description = "no progress bar on stderr")
     boolean noProgress;
 
+    @Option(names = "--diagnose", description = {"also diagnose search vs model errors (beam hits, oracle-order target log-probabilities,",
+            "per-step survival, metrics at d = 0, 1, 2 from the same beams); prints a JSON object, and with --out writes it",
+            "to FILE.diagnostics.json (FILE without a .json extension)"})
+    boolean diagnose;
+
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
     static int run(String... args) {
         return new CommandLine(new Evaluate()).setExecutionExceptionHandler(Pipeline::failure).execute(args);
+    }
+
+    /** FILE.diagnostics.json next to --out FILE (a trailing .json of FILE dropped). */
+    static Path diagnosticsFile(Path metricsFile) {
+        String name = metricsFile.getFileName().toString();
+        if (name.endsWith(".json")) name = name.substring(0, name.length() - ".json".length());
+        return metricsFile.resolveSibling(name + ".diagnostics.json");
     }
 
     @Override
@@ -116,6 +129,18 @@ public final class Evaluate implements Callable<Integer> {
                         .put("meanListLength", r.meanListLength());
                 r.metrics().summary().forEach(n2::put);
                 RecPipeline.writeAtomically(out, tmp -> Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n2) + "\n", StandardCharsets.UTF_8));
+            }
+            if (diagnose) {
+                SearchDiagnostics.Report report;
+                try (Progress bar = noProgress ? Progress.silent() : Progress.start("diagnose", n, true)) {
+                    report = SearchDiagnostics.run(evaluator, examples, evalBatch, users, bar::stepTo);
+                }
+                ObjectNode diagnostics = JSON.createObjectNode().put("dataset", dataset.name()).put("split", which).put("mismatches", evaluator.maxMismatches())
+                        .put("device", chosen.toString());
+                diagnostics.setAll(report.toJson(JSON));
+                String text = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(diagnostics) + "\n";
+                System.out.print("diagnostics: " + text);
+                if (out != null) RecPipeline.writeAtomically(diagnosticsFile(out), tmp -> Files.writeString(tmp, text, StandardCharsets.UTF_8));
             }
             return 0;
         }

@@ -53,6 +53,18 @@ public final class CrssDecoder {
         int[] allowedTokens(int[] tokens, int step, int codebook);
     }
 
+    /**
+     * Hears the beams each user keeps after every step of beam search (diagnostics; none by
+     * default, so plain decoding builds nothing extra).
+     */
+    public interface StepListener {
+        /**
+         * Called after step {@code step} (0-based; the kept beams hold step + 1 pairs) with each
+         * user's kept beams, best first, as partial paths (tokens -1 where not yet decoded).
+         */
+        void keptAfterStep(int step, List<List<DecodedPath>> keptPerUser);
+    }
+
     /** Log-probabilities at or below this come from masked logits ({@link Reg4RecModel#MASKED_LOGIT}), never from allowed pairs. */
     static final float MASKED_LOG_PROB = (float) (Reg4RecModel.MASKED_LOGIT / 2);
 
@@ -119,6 +131,12 @@ public final class CrssDecoder {
 
     /** Per user, up to beamWidth complete token sets, best score first. */
     public List<List<DecodedPath>> beamSearch(int[][] histories, int beamWidth, MergeRule merge, boolean recordCategories, PairConstraint constraint) {
+        return beamSearch(histories, beamWidth, merge, recordCategories, constraint, null);
+    }
+
+    /** As {@link #beamSearch(int[][], int, MergeRule, boolean, PairConstraint)}; a non-null listener hears the kept beams after every step. */
+    public List<List<DecodedPath>> beamSearch(int[][] histories, int beamWidth, MergeRule merge, boolean recordCategories, PairConstraint constraint,
+                                              StepListener listener) {
         if (beamWidth <= 0) throw new IllegalArgumentException("CRSS beam search: beam width must be positive, got " + beamWidth);
         int users = histories.length, m = codebooks, pairs = m * codewords, numCategories = model.config().numCategories();
         Beam[][] beams = new Beam[users][];
@@ -198,14 +216,20 @@ public final class CrssDecoder {
                     }
                 }
                 beams = next;
+                if (listener != null) listener.keptAfterStep(s, paths(beams, recordCategories));
                 if (s < m - 1) cache.reorder(sources, beamWidth);
                 width = beamWidth;
             }
         }
-        List<List<DecodedPath>> out = new ArrayList<>(users);
-        for (int u = 0; u < users; u++) {
+        return paths(beams, recordCategories);
+    }
+
+    /** Each user's non-empty beams as paths, in beam order (best first). */
+    private static List<List<DecodedPath>> paths(Beam[][] beams, boolean recordCategories) {
+        List<List<DecodedPath>> out = new ArrayList<>(beams.length);
+        for (Beam[] userBeams : beams) {
             List<DecodedPath> paths = new ArrayList<>();
-            for (Beam b : beams[u]) if (b != null) paths.add(b.toPath(recordCategories));
+            for (Beam b : userBeams) if (b != null) paths.add(b.toPath(recordCategories));
             out.add(paths);
         }
         return out;

@@ -56,26 +56,34 @@ public final class Reg4RecEvaluator implements Ranker {
      */
     @Override
     public int[][] rank(int[][] histories, int topK) {
-        List<List<DecodedPath>> beams = decoder.beamSearch(histories, beamWidth, CrssDecoder.MergeRule.LOG_SUM_EXP, false, constraint);
+        List<List<DecodedPath>> beams = beamSearch(histories, null);
         int[][] out = new int[histories.length][];
-        int m = model.config().codebooks();
-        for (int u = 0; u < out.length; u++) {
-            int[] ranked = retrieval.rankPaths(beams.get(u), maxMismatches, topK);
-            for (int d = maxMismatches + 1; ranked.length < topK && d < m; d++) ranked = append(ranked, retrieval.rankPaths(beams.get(u), d, topK), topK);
-            out[u] = ranked;
-        }
+        for (int u = 0; u < out.length; u++) out[u] = rankBeams(beams.get(u), maxMismatches, topK);
         return out;
+    }
+
+    /** The beam search {@link #rank} runs (this evaluator's width, merge rule and constraint); a non-null listener hears every step's kept beams. */
+    List<List<DecodedPath>> beamSearch(int[][] histories, CrssDecoder.StepListener listener) {
+        return decoder.beamSearch(histories, beamWidth, CrssDecoder.MergeRule.LOG_SUM_EXP, false, constraint, listener);
+    }
+
+    /** One user's list from its beams as {@link #rank} builds it, at d = {@code mismatches} (filled at d + 1, d + 2, ... when short). */
+    int[] rankBeams(List<DecodedPath> beams, int mismatches, int topK) {
+        int m = model.config().codebooks();
+        int[] ranked = retrieval.rankPaths(beams, mismatches, topK);
+        for (int d = mismatches + 1; ranked.length < topK && d < m; d++) ranked = append(ranked, retrieval.rankPaths(beams, d, topK), topK);
+        return ranked;
     }
 
     /** first, then the items of more not yet in it, up to limit. */
     private static int[] append(int[] first, int[] more, int limit) {
         int[] out = java.util.Arrays.copyOf(first, limit);
         int size = first.length;
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int item : first) seen.add(item);
         for (int item : more) {
             if (size == limit) break;
-            boolean seen = false;
-            for (int i = 0; i < size && !seen; i++) seen = out[i] == item;
-            if (!seen) out[size++] = item;
+            if (seen.add(item)) out[size++] = item;
         }
         return java.util.Arrays.copyOf(out, size);
     }
@@ -85,4 +93,11 @@ public final class Reg4RecEvaluator implements Ranker {
     public int maxMismatches() { return maxMismatches; }
 
     public boolean catalogBeams() { return constraint != null; }
+
+    /** The constraint on the beams' pairs, null for free CRSS beams. */
+    CrssDecoder.PairConstraint constraint() { return constraint; }
+
+    Reg4RecModel model() { return model; }
+
+    RelaxedRetrieval retrieval() { return retrieval; }
 }
