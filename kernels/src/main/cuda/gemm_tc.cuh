@@ -158,13 +158,15 @@ __device__ __forceinline__ float gelu_tanh(float x) {
     return 0.5f * x * (1.0f + tanhf(c * (x + a * x * x * x)));
 }
 
-// Applies the epilogue to a warp's accumulators and stores them: acc[i][j] is the 16 x 8 tile at
-// rows rowBase + 16 i, columns colBase + 8 j; thread (g = lane / 4, q = lane % 4) holds rows g and
-// g + 8, columns 2 q and 2 q + 1 of each (the mma.sync and wgmma accumulator layout).
-template <int MT, int NT, typename OutTag>
-__device__ __forceinline__ void store_accumulators(float (&acc)[MT][NT][4], long long rowBase, long long colBase, float scale,
-                                                   typename Dt<OutTag>::storage* __restrict__ Cb, const void* bias,
-                                                   const void* residual, long long batchIndex, const TcShape& s) {
+// Applies the epilogue to a warp's accumulators and hands each column pair to sink(row, col, v0,
+// v1): acc[i][j] is the 16 x 8 tile at rows rowBase + 16 i, columns colBase + 8 j; thread (g =
+// lane / 4, q = lane % 4) holds rows g and g + 8, columns 2 q and 2 q + 1 of each (the mma.sync
+// and wgmma accumulator layout). Only pairs with row < m and col < n reach the sink; v1 is
+// meaningless when col + 1 == n.
+template <int MT, int NT, typename Sink>
+__device__ __forceinline__ void epilogue_accumulators(float (&acc)[MT][NT][4], long long rowBase, long long colBase, float scale,
+                                                      const void* bias, const void* residual, long long batchIndex, const TcShape& s,
+                                                      Sink sink) {
     const int lane = threadIdx.x & 31;
     const unsigned char* res = static_cast<const unsigned char*>(residual);
     const long long resBatch = batchIndex * s.residualBatchStride;
@@ -192,18 +194,57 @@ __device__ __forceinline__ void store_accumulators(float (&acc)[MT][NT][4], long
                     }
                     v[e] = x;
                 }
-                const long long at = row * s.n + col;
-                if (s.pairStores) {  // col is even and n even, so col + 1 < n
-                    if constexpr (std::is_same<OutTag, float>::value) {
-                        *reinterpret_cast<float2*>(Cb + at) = make_float2(v[0], v[1]);
-                    } else {
-                        *reinterpret_cast<uint32_t*>(Cb + at) = (uint32_t)Dt<OutTag>::store(v[0]) | ((uint32_t)Dt<OutTag>::store(v[1]) << 16);
-                    }
-                } else {
-                    Cb[at] = Dt<OutTag>::store(v[0]);
-                    if (col + 1 < s.n) Cb[at + 1] = Dt<OutTag>::store(v[1]);
-                }
+                sink(row, col, v[0], v[1]);
             }
         }
     }
+}
+
+// Whether the epilogue is the bare scaled product (no bias, GELU or residual).
+__device__ __forceinline__ bool plain_epilogue(const TcShape& s) {
+    return s.biasKind == EPI_NONE && !s.gelu && s.residualKind == EPI_NONE;
+}
+
+// The epilogue stored straight from the registers into C (row-major [m, n] of batch Cb). A warp
+// slice wholly inside C with a plain epilogue and paired stores takes a lean loop: one row
+// pointer per row, constant offsets per column pair. The general loop's per-element bounds and
+// epilogue checks in 64-bit arithmetic made the epilogue instruction-bound: it cost a third of a
+// 4096^3 TMA GEMM's time on the H200 (bench/RESULTS.md).
+template <int MT, int NT, typename OutTag>
+__device__ __forceinline__ void store_accumulators(float (&acc)[MT][NT][4], long long rowBase, long long colBase, float scale,
+                                                   typename Dt<OutTag>::storage* __restrict__ Cb, const void* bias,
+                                                   const void* residual, long long batchIndex, const TcShape& s) {
+    if (s.pairStores && plain_epilogue(s) && rowBase + MT * 16 <= s.m && colBase + NT * 8 <= s.n) {
+        const int lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+#pragma unroll
+        for (int i = 0; i < MT; i++) {
+#pragma unroll
+            for (int half = 0; half < 2; half++) {
+                typename Dt<OutTag>::storage* rowStart = Cb + (rowBase + i * 16 + g + half * 8) * s.n + colBase + 2 * q;
+#pragma unroll
+                for (int j = 0; j < NT; j++) {
+                    const float v0 = acc[i][j][half * 2] * scale, v1 = acc[i][j][half * 2 + 1] * scale;
+                    if constexpr (std::is_same<OutTag, float>::value) {
+                        *reinterpret_cast<float2*>(rowStart + j * 8) = make_float2(v0, v1);
+                    } else {
+                        *reinterpret_cast<uint32_t*>(rowStart + j * 8) = (uint32_t)Dt<OutTag>::store(v0) | ((uint32_t)Dt<OutTag>::store(v1) << 16);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    epilogue_accumulators<MT, NT>(acc, rowBase, colBase, scale, bias, residual, batchIndex, s, [&](long long row, long long col, float v0, float v1) {
+        const long long at = row * s.n + col;
+        if (s.pairStores) {  // col is even and n even, so col + 1 < n
+            if constexpr (std::is_same<OutTag, float>::value) {
+                *reinterpret_cast<float2*>(Cb + at) = make_float2(v0, v1);
+            } else {
+                *reinterpret_cast<uint32_t*>(Cb + at) = (uint32_t)Dt<OutTag>::store(v0) | ((uint32_t)Dt<OutTag>::store(v1) << 16);
+            }
+        } else {
+            Cb[at] = Dt<OutTag>::store(v0);
+            if (col + 1 < s.n) Cb[at + 1] = Dt<OutTag>::store(v1);
+        }
+    });
 }

@@ -4,8 +4,8 @@
 // Same problem, operand rules and epilogue as gemm_tc.cu / gemm_wgmma.cu:
 //   C[b] = epilogue(scale * op(A[b]) (m x k) * op(B[b]) (k x n)), fp32 accumulation.
 //
-// Entry points (parameters: tensor map of A, tensor map of B, C, bias, residual, aScale, bScale,
-// TcShape):
+// Entry points (parameters: tensor maps of A, B and C, C, bias, residual, aScale, bScale, TcShape,
+// storeViaTma):
 //   tma_gemm_bf16_{nn,nt,tn,tt}_{f32,bf16}_<variant>: bf16; transpose letters as gemm_tc.cu's.
 //   tma_gemm_{e4m3_e4m3,e5m2_e4m3,e4m3_e5m2}_{f32,bf16}_<variant>: fp8, A [m, k] and B [n, k].
 //   <variant> = n<BN>_s<STAGES> (OwnTensorCoreGemm.TMA_VARIANTS): tile width, ring stages.
@@ -35,8 +35,17 @@
 //   4 wgmma m64nBNk16 (bf16) or k32 (fp8), and once wgmma.wait_group 1 shows the previous k
 //   tile's wgmmas done, lane 0 of each consumer warp arrives on that slot's "empty" mbarrier
 //   (8 arrivals free a slot). After the last k tile a consumer applies the epilogue straight from
-//   its accumulators (gemm_tc.cuh's store_accumulators: the wgmma accumulator layout is the
+//   its accumulators (gemm_tc.cuh's epilogue_accumulators: the wgmma accumulator layout is the
 //   mma.sync one per warp), while the producer is already loading the next tile's stages.
+//   Output: with storeViaTma (bf16 C, 128 x 128 tiles; the launcher sets it when C's rows meet
+//   TMA's 16-byte rule), the consumers write the epilogue's bf16 pairs into a 32 KiB staging tile
+//   (two 128 x 64 boxes, 128-byte swizzled like the operand tiles, so the writes are free of bank
+//   conflicts) and thread 128 hands it to the TMA unit (cp.async.bulk.tensor store through C's
+//   tensor map {n, m, batch}, rows and columns beyond C clipped). The stores run while the next
+//   tile's k loop does; the staging tile is reused only after they have read it
+//   (cp.async.bulk.wait_group.read). Storing straight from the registers instead cost about a
+//   third of the time at 4096^3 on the H200 (bench/RESULTS.md). Otherwise (fp32 C, 128 x 256
+//   tiles, unaligned C) the consumers store from the registers.
 // Phases: iteration i (counted over all tiles of the block) uses slot i % STAGES in phase
 // (i / STAGES) & 1; consumers wait for that parity on "full", the producer for the opposite one
 // on "empty" (which a fresh barrier reports complete, so the first pass does not block).
@@ -53,10 +62,14 @@
 #define TMA_K_BYTES 128
 #define TMA_CONSUMER_WARPS 8
 #define TMA_PRODUCER_REGS 40
+#define TMA_STORE_THREAD 128  // the first consumer thread issues the output tile's TMA stores
 #define TMA_CONSUMER_REGS 232
-// Dynamic shared memory of a variant: the ring, 1 KiB to align it, 256 bytes of mbarriers
-// (OwnTensorCoreGemm.TmaVariant#sharedBytes).
-#define TMA_SMEM_BYTES(BN, STAGES) ((STAGES) * (TMA_BM + (BN)) * TMA_K_BYTES + 1024 + 256)
+// The bf16 output tile staged for the TMA store (128 x 128 tiles only): two 128-row boxes of 64 columns.
+#define TMA_STAGING_BYTES(BN) ((BN) == 128 ? TMA_BM * 128 * 2 : 0)
+#define TMA_STORE_BOX_BYTES (TMA_BM * 64 * 2)
+// Dynamic shared memory of a variant: the ring, the output staging, 1 KiB to align them, 256 bytes
+// of mbarriers (WgmmaTuning.TmaVariant#sharedBytes).
+#define TMA_SMEM_BYTES(BN, STAGES) ((STAGES) * (TMA_BM + (BN)) * TMA_K_BYTES + TMA_STAGING_BYTES(BN) + 1024 + 256)
 static_assert(TMA_SMEM_BYTES(256, 4) <= 232448, "128 x 256 tiles, 4 stages: within the 227 KiB of a multiprocessor");
 static_assert(TMA_SMEM_BYTES(128, 6) <= 232448, "128 x 128 tiles, 6 stages: within the 227 KiB of a multiprocessor");
 static_assert(TMA_PRODUCER_REGS * 128 + TMA_CONSUMER_REGS * 256 <= 65536, "register file of one multiprocessor");
@@ -100,6 +113,19 @@ __device__ __forceinline__ void tma_load_3d(uint32_t dst, const TmaMap* map, uin
         "l"(reinterpret_cast<uint64_t>(map)), "r"(bar), "r"(c0), "r"(c1), "r"(c2)
         : "memory");
 }
+// One box of the 3-D tensor map of C from shared memory at src (bulk-group completion).
+__device__ __forceinline__ void tma_store_3d(const TmaMap* map, uint32_t src, int c0, int c1, int c2) {
+    asm volatile("cp.async.bulk.tensor.3d.global.shared::cta.bulk_group [%0, {%2, %3, %4}], [%1];\n" ::"l"(reinterpret_cast<uint64_t>(map)),
+                 "r"(src), "r"(c0), "r"(c1), "r"(c2)
+                 : "memory");
+}
+__device__ __forceinline__ void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+// Until the committed bulk stores have read their shared memory (it may then be written again).
+__device__ __forceinline__ void bulk_wait_read() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+// Until the committed bulk stores are complete (before the block exits).
+__device__ __forceinline__ void bulk_wait_all() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
+// Named barrier 1 over the two consumer warpgroups (256 threads).
+__device__ __forceinline__ void consumers_sync() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }
 template <int REGS>
 __device__ __forceinline__ void regs_decrease() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(REGS)); }
 template <int REGS>
@@ -108,9 +134,9 @@ __device__ __forceinline__ void regs_increase() { asm volatile("setmaxnreg.inc.s
 // ---------------------------------------------------------------- the GEMM
 
 template <int KIND, int BN, int STAGES, bool A_KMAJOR, bool B_KMAJOR, typename OutTag>
-__device__ __forceinline__ void tma_gemm(const TmaMap& mapA, const TmaMap& mapB, typename Dt<OutTag>::storage* __restrict__ C,
-                                         const void* bias, const void* residual, const float* aScale, const float* bScale,
-                                         const TcShape& s) {
+__device__ __forceinline__ void tma_gemm(const TmaMap& mapA, const TmaMap& mapB, const TmaMap& mapC,
+                                         typename Dt<OutTag>::storage* __restrict__ C, const void* bias, const void* residual,
+                                         const float* aScale, const float* bScale, const TcShape& s, int storeViaTma) {
     constexpr int ELEM = KIND == KIND_BF16 ? 2 : 1;
     constexpr int K_ELEMS = TMA_K_BYTES / ELEM;  // k elements per k tile: 64 bf16 or 128 fp8
     constexpr uint32_t A_BYTES = TMA_BM * TMA_K_BYTES, STAGE_BYTES = (TMA_BM + BN) * TMA_K_BYTES;
@@ -119,7 +145,10 @@ __device__ __forceinline__ void tma_gemm(const TmaMap& mapA, const TmaMap& mapB,
     static_assert(2 * STAGES * 8 <= 256, "mbarriers fit their 256 bytes");
     extern __shared__ __align__(1024) unsigned char smem[];
     const uint32_t ring = ((uint32_t)__cvta_generic_to_shared(smem) + 1023u) & ~1023u;
-    const uint32_t fullBars = ring + STAGES * STAGE_BYTES, emptyBars = fullBars + STAGES * 8;
+    // Only bf16 outputs of 128 x 128 tiles are staged for a TMA store (storeViaTma, set by the launcher).
+    constexpr bool STAGED = TMA_STAGING_BYTES(BN) > 0 && std::is_same<OutTag, bf16_t>::value;
+    const uint32_t staging = ring + STAGES * STAGE_BYTES;
+    const uint32_t fullBars = staging + TMA_STAGING_BYTES(BN), emptyBars = fullBars + STAGES * 8;
     const int tid = threadIdx.x, warpgroup = tid >> 7;
 
     if (tid == 0) {
@@ -199,18 +228,59 @@ __device__ __forceinline__ void tma_gemm(const TmaMap& mapA, const TmaMap& mapB,
             if (kt > 0 && lane == 0) mbar_arrive(emptyBars + (uint32_t)((it - 1) % STAGES) * 8);
         }
         wg_wait<0>();
+        wg_fence_accumulators<BN / 2>(d);
         if (kTiles > 0 && lane == 0) mbar_arrive(emptyBars + (uint32_t)((it - 1) % STAGES) * 8);
 
         const long long rowBase = row0 + consumer * 64 + warpInGroup * 16;
+        if constexpr (STAGED) {
+            if (storeViaTma) {
+                // The previous tile's stores have read the staging tile before anyone overwrites it.
+                if (tid == TMA_STORE_THREAD) bulk_wait_read();
+                consumers_sync();
+                // Column pair (c, c + 1) of tile row r: box c / 64, 16-byte chunk (c % 64) / 8 swizzled with r % 8.
+                auto stage = [&](uint32_t r, uint32_t c, float v0, float v1) {
+                    const uint32_t at = staging + (c >> 6) * TMA_STORE_BOX_BYTES + r * 128 + ((((c & 63) >> 3) ^ (r & 7)) << 4) + (c & 7) * 2;
+                    const uint32_t pair = (uint32_t)Dt<bf16_t>::store(v0) | ((uint32_t)Dt<bf16_t>::store(v1) << 16);
+                    asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(at), "r"(pair) : "memory");
+                };
+                if (plain_epilogue(s)) {
+                    // Rows and columns beyond C are staged too (zero-filled operands: harmless) and clipped by the store.
+                    const int g = lane >> 2, q = lane & 3;
+#pragma unroll
+                    for (int half = 0; half < 2; half++) {
+                        const uint32_t r = (uint32_t)(consumer * 64 + warpInGroup * 16 + half * 8 + g);
+#pragma unroll
+                        for (int j = 0; j < BN / 8; j++) stage(r, (uint32_t)(j * 8 + 2 * q), acc[0][j][half * 2] * scale, acc[0][j][half * 2 + 1] * scale);
+                    }
+                } else {
+                    epilogue_accumulators<1, BN / 8>(acc, rowBase, col0, scale, bias, residual, batchIndex, s,
+                                                     [&](long long row, long long col, float v0, float v1) {
+                        stage((uint32_t)(row - row0), (uint32_t)(col - col0), v0, v1);
+                    });
+                }
+                fence_async_proxy();  // the generic-proxy writes become visible to the TMA unit
+                consumers_sync();
+                if (tid == TMA_STORE_THREAD) {
+                    tma_store_3d(&mapC, staging, (int)col0, (int)row0, (int)batchIndex);
+                    if (col0 + 64 < s.n) tma_store_3d(&mapC, staging + TMA_STORE_BOX_BYTES, (int)col0 + 64, (int)row0, (int)batchIndex);
+                    bulk_commit();
+                }
+                continue;
+            }
+        }
         store_accumulators<1, BN / 8, OutTag>(acc, rowBase, col0, scale, C + batchIndex * s.m * s.n, bias, residual, batchIndex, s);
+    }
+    if constexpr (STAGED) {
+        if (storeViaTma && tid == TMA_STORE_THREAD) bulk_wait_all();
     }
 }
 
 #define TMA_ENTRY(name, KIND, BN, STAGES, AK, BK, OutTag)                                                                      \
     extern "C" __global__ void __launch_bounds__(TMA_THREADS, 1)                                                              \
-        name(const __grid_constant__ TmaMap mapA, const __grid_constant__ TmaMap mapB, Dt<OutTag>::storage* C, const void* bias, \
-             const void* residual, const float* aScale, const float* bScale, TcShape s) {                                     \
-        tma_gemm<KIND, BN, STAGES, AK, BK, OutTag>(mapA, mapB, C, bias, residual, aScale, bScale, s);                        \
+        name(const __grid_constant__ TmaMap mapA, const __grid_constant__ TmaMap mapB, const __grid_constant__ TmaMap mapC,       \
+             Dt<OutTag>::storage* C, const void* bias, const void* residual, const float* aScale, const float* bScale, TcShape s,  \
+             int storeViaTma) {                                                                                                \
+        tma_gemm<KIND, BN, STAGES, AK, BK, OutTag>(mapA, mapB, mapC, C, bias, residual, aScale, bScale, s, storeViaTma);     \
     }
 // The variants (OwnTensorCoreGemm.TMA_VARIANTS): _n<BN>_s<STAGES>.
 #define TMA_ENTRY_VARIANTS(name, KIND, AK, BK, OutTag)       \

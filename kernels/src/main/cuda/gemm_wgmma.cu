@@ -167,6 +167,7 @@ __device__ __forceinline__ void wg_gemm(const unsigned char* __restrict__ A, con
         wg_wait<WAIT>();
     }
     wg_wait<0>();
+    wg_fence_accumulators<BN / 2>(d);
     cp_async_wait<0>();
 
     const long long rowBase = row0 + warpgroup * 64 + warpInGroup * 16;

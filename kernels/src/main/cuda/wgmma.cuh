@@ -20,6 +20,13 @@ __device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.alig
 __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 template <int N>
 __device__ __forceinline__ void wg_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+// Pins the accumulators after wgmma.wait_group: the compiler may not move reads of d[0 .. N) above
+// this point (the wait itself names no registers), so no epilogue read races an unfinished wgmma.
+template <int N>
+__device__ __forceinline__ void wg_fence_accumulators(float* d) {
+#pragma unroll
+    for (int r = 0; r < N; r++) asm volatile("" : "+f"(d[r])::"memory");
+}
 __device__ __forceinline__ void fence_async_proxy() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
 // Accumulator register lists of wgmma m64n128 (64 fp32 per thread) and m64n256 (128).

@@ -35,16 +35,16 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
  *   matmulEpilogue   bf16   own tensor cores (below)             JCublas2 cannot fuse bias / GELU / residual
  *   own tensor cores bf16   wgmma on 9.0, mma.sync on 8.0+       wgmma is Hopper's full-rate MMA; mma.sync
  *                                                                reaches 277-301 TFLOP/s there at most
- *   wgmma on 9.0     both   TMA kernel (gemm_tma.cu) when        bf16 0.312 / 1.791 ms at 4096^3 / 8192^3 vs
- *                           OwnTensorCoreGemm#tmaRoute takes     cp.async wgmma 0.400 / 2.780 ms; at k = 128
- *                           the shape (k >= 512, one wave of     (51200 x 640 x 128) the cp.async kernel wins,
- *                           tiles, no k split), else cp.async    0.124 vs 0.230 ms (bench/RESULTS.md)
+ *   wgmma on 9.0     both   TMA kernel (gemm_tma.cu) when        bf16 0.231 / 1.901 ms at 4096^3 / 8192^3 vs
+ *                           OwnTensorCoreGemm#tmaRoute takes     cp.async wgmma 0.351 / 2.762 ms; at k = 128
+ *                           the shape (k >= 128, one wave of     (51200 x 640 x 128) 0.067 vs 0.080 ms
+ *                           tiles, no k split), else cp.async    (bench/RESULTS.md, fourth session)
  *                           wgmma (gemm_wgmma.cu)
  * </pre>
  * The wgmma kernels also choose their tile width and k split (split-K for small m x n with long
  * k, such as the weight gradients) in {@link OwnTensorCoreGemm#plan}. bf16 matmul keeps cuBLAS
- * when JCublas loads: the own kernels reach 63% / 79% of it at 4096^3 / 8192^3 and less on the
- * model's shapes.
+ * when JCublas loads: the own kernels reach 81% / 85% of it at 4096^3 / 8192^3 and 57-103% on
+ * the model's shapes.
  *
  * <p>System properties force a choice; they are read on every call so tests and benchmarks can
  * switch: {@code reg4rec.gemm} = {@code cublas} | {@code own} | {@code own-simt} | {@code auto}

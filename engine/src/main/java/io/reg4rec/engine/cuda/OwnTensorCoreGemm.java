@@ -62,6 +62,8 @@ final class OwnTensorCoreGemm {
     private static final Set<String> TMA_FALLBACKS_LOGGED = ConcurrentHashMap.newKeySet();
     /** TMA kernel launches so far (tests check that the path they mean to cover ran). */
     static final java.util.concurrent.atomic.LongAdder TMA_LAUNCHES = new java.util.concurrent.atomic.LongAdder();
+    /** Of those, the launches whose output tiles went out through TMA stores (see {@link #outputMap}). */
+    static final java.util.concurrent.atomic.LongAdder TMA_STORE_LAUNCHES = new java.util.concurrent.atomic.LongAdder();
 
     OwnTensorCoreGemm(CudaBackend backend) {
         this.backend = backend;
@@ -204,17 +206,21 @@ final class OwnTensorCoreGemm {
         launchWgmma("wg_" + name, elementBytes, g, pa, pb, bias, gelu, residual, aScale, bScale, out);
     }
 
-    /** Shortest k the TMA kernel takes by default: below it (e.g. the model's k = 128 layers) the cp.async kernel wins (OwnGemmBench --sweep, H200). */
-    static final long TMA_MIN_K = 512;
+    /**
+     * Shortest k the TMA kernel takes by default. With the lean epilogue and TMA stores it wins at
+     * the model's k = 128 layers too (OwnGemmBench --sweep, H200, 51200 x 640 x 128: bf16 0.067 vs
+     * 0.080 ms, fp8 0.052 vs 0.071); below one 128-byte k tile per stage nothing was measured.
+     */
+    static final long TMA_MIN_K = 128;
 
     /**
      * The TMA variant for a GEMM of m x n tiles (batch of them) whose wgmma plan is {@code plan},
      * or null to keep gemm_wgmma.cu: that kernel stays for split-K plans (the TMA kernel has no k
-     * split) and, unless {@code forced}, for k below {@link #TMA_MIN_K} (a few k tiles per output
-     * tile do not hide the persistent kernel's un-overlapped epilogue) and for problems of less
+     * split) and, unless {@code forced}, for k below {@link #TMA_MIN_K} and for problems of less
      * than one wave of 128 x 128 tiles, where the two-blocks-per-multiprocessor cp.async kernel keeps
      * more multiprocessors busy. The variant: {@code forcedVariant} when set, else 128 x 128 tiles
-     * with 6 stages (n128_s6), which beat n256_s4 at every size of the H200 sweep (bench/RESULTS.md).
+     * with 6 stages (n128_s6), which beat n256_s4 at every size of the H200 sweep but bf16 8192^3
+     * (bench/RESULTS.md).
      */
     static WgmmaTuning.TmaVariant tmaRoute(long m, long n, long k, long batch, int smCount, Plan plan, WgmmaTuning.TmaVariant forcedVariant,
                                            boolean forced) {
@@ -265,17 +271,40 @@ final class OwnTensorCoreGemm {
             long tiles = (long) g.batch * ((g.m + TILE - 1) / TILE) * ((g.n + variant.tileN() - 1) / variant.tileN());
             checkGrid(g, tiles, variant.tileN());
             raiseSharedMemory(TMA_MODULE, kernelName, variant.sharedBytes());
+            long[] mapC = outputMap(variant, g, out);
             backend.kernel(TMA_MODULE, kernelName)
-                    .struct(mapA).struct(mapB).ptr(backend.pointer(out))
+                    .struct(mapA).struct(mapB).struct(mapC == null ? new long[TensorMaps.MAP_BYTES / 8] : mapC).ptr(backend.pointer(out))
                     .ptr(bias == null ? new CUdeviceptr() : backend.pointer(bias))
                     .ptr(res == null ? new CUdeviceptr() : backend.pointer(res))
                     .ptr(aScale == null ? new CUdeviceptr() : backend.pointer(aScale))
                     .ptr(bScale == null ? new CUdeviceptr() : backend.pointer(bScale))
                     .struct(shape(g, pa, pb, bias, gelu, res, out))
+                    .i32(mapC == null ? 0 : 1)
                     .launch(backend.stream(), Math.min(tiles, backend.multiprocessorCount()), 1, TMA_THREADS, 1, variant.sharedBytes());
             TMA_LAUNCHES.increment();
+            if (mapC != null) TMA_STORE_LAUNCHES.increment();
         } finally {
             if (res != residual) res.close();
+        }
+    }
+
+    /**
+     * The tensor map the TMA kernel stores its output tiles through ({n, m, batch} bf16 elements,
+     * boxes of 64 x 128, 128-byte swizzle), or null to store from the registers: only bf16 outputs
+     * of variants with a staging tile (128 x 128), and only when C's rows and start meet TMA's
+     * 16-byte rule (n a multiple of 8), unless {@link WgmmaTuning#TMA_STORE_PROPERTY} is false. A map
+     * the driver refuses also means null, with one log line.
+     */
+    private long[] outputMap(WgmmaTuning.TmaVariant variant, GemmArguments g, Tensor out) {
+        if (!variant.stagesOutput() || out.dtype() != DType.BF16 || g.n % 8 != 0 || !WgmmaTuning.tmaStoreEnabled()) return null;
+        long address = DeviceAddress.of(backend.pointer(out));
+        if (address % 16 != 0) return null;
+        try {
+            return TensorMaps.driver().encodeTiled(TensorMaps.DATA_TYPE_BFLOAT16, 2, address, new long[]{g.n, g.m, g.batch},
+                    new long[]{g.n * 2L, g.m * g.n * 2L}, new int[]{64, TILE, 1}, TensorMaps.SWIZZLE_128B);
+        } catch (TensorMaps.TensorMapException e) {
+            logTmaFallback("output map: " + e.getMessage() + "; stores from the registers");
+            return null;
         }
     }
 

@@ -69,6 +69,13 @@ public final class WgmmaTuning {
 
     /** A TMA kernel variant name of {@link #TMA_VARIANTS} (e.g. n256_s4) or auto (OwnTensorCoreGemm's choice by shape). */
     public static final String TMA_VARIANT_PROPERTY = "reg4rec.gemm.tma.variant";
+    /** {@code false} keeps the TMA kernel's output stores in the registers even where a TMA store could take them (benchmarks compare the two). */
+    public static final String TMA_STORE_PROPERTY = "reg4rec.gemm.tma.store";
+
+    /** Whether the TMA kernel may store bf16 output tiles through the TMA unit ({@link #TMA_STORE_PROPERTY}, default true). */
+    public static boolean tmaStoreEnabled() {
+        return !"false".equalsIgnoreCase(System.getProperty(TMA_STORE_PROPERTY, "true").trim());
+    }
 
     /** One compiled variant of gemm_tma.cu: entry point suffix n{tileN}_s{stages}. */
     public record TmaVariant(int tileN, int stages) {
@@ -76,9 +83,18 @@ public final class WgmmaTuning {
             return "n" + tileN + "_s" + stages;
         }
 
-        /** gemm_tma.cu's TMA_SMEM_BYTES: the ring of (128 + tileN) x 128-byte stages, 1 KiB of alignment slack, 256 B of mbarriers. */
+        /**
+         * gemm_tma.cu's TMA_SMEM_BYTES: the ring of (128 + tileN) x 128-byte stages, the 32 KiB
+         * bf16 output staging tile of {@link #stagesOutput} variants, 1 KiB of alignment slack,
+         * 256 B of mbarriers.
+         */
         public int sharedBytes() {
-            return stages * (128 + tileN) * 128 + 1024 + 256;
+            return stages * (128 + tileN) * 128 + (stagesOutput() ? 128 * 128 * 2 : 0) + 1024 + 256;
+        }
+
+        /** Whether the variant can stage a bf16 output tile for a TMA store (gemm_tma.cu's TMA_STAGING_BYTES: 128 x 128 tiles). */
+        public boolean stagesOutput() {
+            return tileN == 128;
         }
 
         @Override

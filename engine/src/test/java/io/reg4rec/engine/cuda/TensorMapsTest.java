@@ -165,10 +165,12 @@ class TensorMapsTest {
         OwnTensorCoreGemm.Plan noSplit = OwnTensorCoreGemm.plan(4096, 4096, 2L * 4096, 1, sms);
         assertEquals(1, noSplit.slices());
         assertEquals("n128_s6", OwnTensorCoreGemm.tmaRoute(4096, 4096, 4096, 1, sms, noSplit, null, false).suffix(), "big squares: 128 x 128 tiles, 6 stages");
-        // The model's k = 128 layers keep the cp.async kernel unless TMA is forced.
+        // The model's k = 128 layers take TMA too; shorter k keeps the cp.async kernel unless TMA is forced.
         OwnTensorCoreGemm.Plan model = OwnTensorCoreGemm.plan(51200, 640, 2L * 128, 1, sms);
-        assertNull(OwnTensorCoreGemm.tmaRoute(51200, 640, 128, 1, sms, model, null, false));
-        assertEquals("n128_s6", OwnTensorCoreGemm.tmaRoute(51200, 640, 128, 1, sms, model, null, true).suffix());
+        assertEquals("n128_s6", OwnTensorCoreGemm.tmaRoute(51200, 640, 128, 1, sms, model, null, false).suffix());
+        OwnTensorCoreGemm.Plan shortK = OwnTensorCoreGemm.plan(51200, 640, 2L * 64, 1, sms);
+        assertNull(OwnTensorCoreGemm.tmaRoute(51200, 640, 64, 1, sms, shortK, null, false));
+        assertEquals("n128_s6", OwnTensorCoreGemm.tmaRoute(51200, 640, 64, 1, sms, shortK, null, true).suffix());
         // Less than one wave of 128 x 128 tiles: the cp.async kernel, unless TMA is forced.
         OwnTensorCoreGemm.Plan small = OwnTensorCoreGemm.plan(300, 300, 2L * 640, 1, sms);
         assertNull(OwnTensorCoreGemm.tmaRoute(300, 300, 640, 1, sms, small, null, false));
@@ -182,5 +184,11 @@ class TensorMapsTest {
         assertEquals(wide, OwnTensorCoreGemm.tmaRoute(4096, 4096, 4096, 1, sms, noSplit, wide, false));
         assertThrows(IllegalArgumentException.class, () -> WgmmaTuning.TmaVariant.named("n512_s2"));
         assertEquals(4 * 384 * 128 + 1024 + 256, WgmmaTuning.TmaVariant.named("n256_s4").sharedBytes());
+        // 128 x 128 tiles add the 32 KiB bf16 output staging tile and still fit one block's 227 KiB.
+        WgmmaTuning.TmaVariant square = WgmmaTuning.TmaVariant.named("n128_s6");
+        assertTrue(square.stagesOutput());
+        assertFalse(wide.stagesOutput());
+        assertEquals(6 * 256 * 128 + 128 * 128 * 2 + 1024 + 256, square.sharedBytes());
+        for (WgmmaTuning.TmaVariant v : WgmmaTuning.TMA_VARIANTS) assertTrue(v.sharedBytes() <= 227 * 1024, v + " fits");
     }
 }
