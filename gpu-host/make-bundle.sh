@@ -100,7 +100,7 @@ mkdir -p "$bundle/cublas-compat" "$bundle/torch"
 cp "$here/cublas-compat/"{build.sh,cublas_compat.c,symbols.txt,gen-symbols.sh,selftest.sh} "$bundle/cublas-compat/"
 cp -r "$here/cublas-compat/selftest" "$bundle/cublas-compat/"
 cp "$root"/bench/torch/*.py "$bundle/torch/"
-cp "$here/run-on-gpu.sh" "$here/run-java.sh" "$here/bundle-env.sh" "$here/summarize_gemm.py" "$here/summarize_pairs.py" "$bundle/"
+cp "$here/run-on-gpu.sh" "$here/run-java.sh" "$here/run-pipelines.sh" "$here/bundle-env.sh" "$here/summarize_gemm.py" "$here/summarize_pairs.py" "$bundle/"
 if [ -n "$data_dir" ]; then
   echo "[bundle] datasets from $data_dir"
   for d in "$data_dir"/*/; do

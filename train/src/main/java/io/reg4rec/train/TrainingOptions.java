@@ -85,6 +85,11 @@ final class TrainingOptions {
             + "(order-free), instead of Eq. 6's cross-entropy of the order's next pair (default: off)")
     boolean setLoss;
 
+    @Option(names = "--catalog-loss", paramLabel = "W",
+            description = "add W x a full softmax over the catalog's items at REG4Rec's first step (an item scored by the sum of its M pairs' "
+                    + "logits), beside L_token + L_cate; 0 = off (default: 0)")
+    Double catalogLoss;
+
     @Option(names = "--catalog-beams", description = "beam search extends token sets only towards catalog items (every beam ends on an item), "
             + "instead of free CRSS beams mapped to items by relaxed retrieval alone (default: off)")
     boolean catalogBeams;
@@ -133,6 +138,7 @@ final class TrainingOptions {
                     .withOrders(randomOrderEpochs != null ? randomOrderEpochs : o.randomOnlyEpochs(), confidenceShare != null ? confidenceShare : o.confidenceShare());
             if (catalogBeams) o = o.withCatalogBeams(true);
             if (setLoss) o = o.withSetTokenLoss(true);
+            if (catalogLoss != null) o = o.withCatalogLoss(catalogLoss);
             return s.withTrain(t).withReg4rec(o);
         } catch (IllegalArgumentException e) {
             throw new LauncherSupport.UsageException(e.getMessage());

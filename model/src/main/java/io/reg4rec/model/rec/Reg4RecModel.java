@@ -58,9 +58,10 @@ public final class Reg4RecModel extends Module {
      * mean over examples and steps (Eq. 6's sum over the M steps is M times tokenLoss);
      * stepAccuracy is the fraction of steps whose argmax pair is the target pair, categoryAccuracy
      * the fraction whose argmax category is the target's (both scalars on the model's device, so
-     * reading them is the caller's choice of when to synchronise).
+     * reading them is the caller's choice of when to synchronise); catalogLoss is
+     * {@link #catalogLoss}'s term, null when its weight is 0.
      */
-    public record PretrainLoss(Variable total, Variable tokenLoss, Variable categoryLoss, Tensor stepAccuracy, Tensor categoryAccuracy) {}
+    public record PretrainLoss(Variable total, Variable tokenLoss, Variable categoryLoss, Variable catalogLoss, Tensor stepAccuracy, Tensor categoryAccuracy) {}
 
     /** One incremental decoding step: token logits [rows, M*D] (unmasked) and category logits [rows, C]. */
     public record StepOutput(Variable tokenLogits, Variable categoryLogits) {}
@@ -197,16 +198,18 @@ public final class Reg4RecModel extends Module {
 
     /** L_token + categoryWeight * L_cate (Eq. 6 and 7) for histories -> targets decoded in the given orders. */
     public PretrainLoss loss(int[][] histories, int[] targets, int[][] orders) {
-        return loss(histories, targets, orders, false);
+        return loss(histories, targets, orders, false, 0);
     }
 
     /**
      * As {@link #loss(int[][], int[], int[][])}; with {@code setTargets} the token term is
-     * {@link #setTokenLoss} instead of Eq. 6's cross-entropy of the order's next pair.
+     * {@link #setTokenLoss} instead of Eq. 6's cross-entropy of the order's next pair, and a
+     * positive {@code catalogWeight} adds {@code catalogWeight *} {@link #catalogLoss} to the total.
      */
-    public PretrainLoss loss(int[][] histories, int[] targets, int[][] orders, boolean setTargets) {
+    public PretrainLoss loss(int[][] histories, int[] targets, int[][] orders, boolean setTargets, double catalogWeight) {
         int users = targets.length, m = config.codebooks(), dCodes = config.codewords();
         if (histories.length != users) throw new IllegalArgumentException("Reg4RecModel.loss: " + histories.length + " histories, " + users + " targets");
+        if (!(catalogWeight >= 0)) throw new IllegalArgumentException("Reg4RecModel.loss: catalog weight must be >= 0, got " + catalogWeight);
         int[][] o = checkOrders(orders, users);
         TeacherForced out = teacherForced(encode(histories), targets, o);
         long[] pairTargets = new long[users * m], categoryTargets = new long[users * m];
@@ -225,7 +228,36 @@ public final class Reg4RecModel extends Module {
             categoryAccuracy = agreement(out.categoryLogits(), cats);
         }
         Variable total = config.categoryWeight() == 0 ? tokenLoss : tokenLoss.add(categoryLoss.mul(config.categoryWeight()));
-        return new PretrainLoss(total, tokenLoss, categoryLoss, stepAccuracy, categoryAccuracy);
+        Variable catalogLoss = null;
+        if (catalogWeight > 0) {
+            catalogLoss = catalogLoss(out.tokenLogits().select(1, 0), targets);
+            total = total.add(catalogLoss.mul(catalogWeight));
+        }
+        return new PretrainLoss(total, tokenLoss, categoryLoss, catalogLoss, stepAccuracy, categoryAccuracy);
+    }
+
+    /**
+     * The catalog term (our addition to Eq. 6-7, off by default): a full softmax over the
+     * catalog's items at the first step, item i scored by the sum of the BOS state's logits of
+     * its M pairs, s_i = sum_r l[r, c_r(i)]; the loss is -log softmax(s)[target], mean over
+     * examples. Eq. 6 trains each step's pair against the other pairs only; this term ranks the
+     * target's whole token set against every other item's, as SASRec's full softmax ranks item
+     * ids, which is what the first beam step (the pairs of largest BOS logits) needs.
+     *
+     * @param firstStepLogits the BOS step's pair logits [users, M*D] (nothing is masked at the first CRSS step)
+     */
+    Variable catalogLoss(Variable firstStepLogits, int[] targets) {
+        if (config.fixedOrder()) throw new IllegalStateException("Reg4RecModel: the catalog loss is for CRSS (any-order) models, not fixed-order ones");
+        int users = targets.length, m = config.codebooks(), dCodes = config.codewords(), items = catalog.numItems();
+        long[] pairOfItem = new long[items * m];
+        for (int i = 0; i < items; i++) for (int r = 0; r < m; r++) pairOfItem[i * m + r] = (long) r * dCodes + catalog.token(i + 1, r);
+        long[] itemTargets = new long[users];
+        for (int u = 0; u < users; u++) itemTargets[u] = catalog.checkItem(targets[u]) - 1L;
+        try (Tensor index = Tensor.of(device, pairOfItem, 1, items * m); Tensor rows = index.expand(users, items * m);
+             Tensor target = Tensor.of(device, itemTargets, users)) {
+            Variable itemLogits = firstStepLogits.gather(1, rows).reshape(users, items, m).sum(2, false);   // s_i = sum_r l[r, c_r(i)]
+            return CrossEntropy.loss(itemLogits, target);
+        }
     }
 
     /**

@@ -64,13 +64,18 @@ class Reg4RecModelTest {
         }
     }
 
+    /** HISTORIES -> TARGETS in ORDERS, teacher-forced without dropout (the model stays in eval mode). */
+    private static Reg4RecModel.TeacherForced evalModeTeacherForced(Reg4RecModel model) {
+        model.eval();
+        return model.teacherForced(model.encode(HISTORIES), TARGETS, ORDERS);
+    }
+
     /** The set token loss, checked against a host computation from the same teacher-forced logits. */
     @Test
     void setTokenLossSumsTheUndecodedTargetPairs() {
         ItemCatalog catalog = Synthetic.catalog(ITEMS, M, D, C, 1);
         try (Scope s = Scope.open(); Reg4RecModel model = new Reg4RecModel(Device.CPU, smallConfig(), catalog, 7)) {
-            model.eval();
-            Reg4RecModel.TeacherForced out = model.teacherForced(model.encode(HISTORIES), TARGETS, ORDERS);
+            Reg4RecModel.TeacherForced out = evalModeTeacherForced(model);
             Variable set = model.setTokenLoss(out.tokenLogits(), TARGETS, ORDERS);
             float[] logits = out.tokenLogits().data().toFloatArray();
             int pairs = M * D;
@@ -99,10 +104,45 @@ class Reg4RecModelTest {
             assertEquals(expected, set.item(), 1e-5);
             assertTrue(set.item() < orderLoss, "the set's mass is at least the next pair's: " + set.item() + " vs " + orderLoss);
             model.train();
-            Reg4RecModel.PretrainLoss loss = model.loss(HISTORIES, TARGETS, ORDERS, true);
+            Reg4RecModel.PretrainLoss loss = model.loss(HISTORIES, TARGETS, ORDERS, true, 0);
             loss.total().backward();
             for (Map.Entry<String, Variable> e : model.namedParameters().entrySet()) assertNotNull(e.getValue().grad(), "no gradient for " + e.getKey());
             model.zeroGrad();
+        }
+    }
+
+    /** The catalog term, checked against a host softmax over every item's summed BOS pair logits. */
+    @Test
+    void catalogLossIsTheFullSoftmaxOverItemsAtTheFirstStep() {
+        ItemCatalog catalog = Synthetic.catalog(ITEMS, M, D, C, 1);
+        try (Scope s = Scope.open(); Reg4RecModel model = new Reg4RecModel(Device.CPU, smallConfig(), catalog, 7)) {
+            Reg4RecModel.TeacherForced out = evalModeTeacherForced(model);
+            float[] logits = out.tokenLogits().data().toFloatArray();
+            double expected = 0;
+            for (int u = 0; u < TARGETS.length; u++) {
+                int row = u * M * M * D;   // step 0 of user u
+                double[] itemScores = new double[ITEMS];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int i = 1; i <= ITEMS; i++) {
+                    for (int r = 0; r < M; r++) itemScores[i - 1] += logits[row + r * D + catalog.token(i, r)];
+                    max = Math.max(max, itemScores[i - 1]);
+                }
+                double z = 0;
+                for (double v : itemScores) z += Math.exp(v - max);
+                expected -= itemScores[TARGETS[u] - 1] - max - Math.log(z);
+            }
+            expected /= TARGETS.length;
+            assertEquals(expected, model.catalogLoss(out.tokenLogits().select(1, 0), TARGETS).item(), 1e-5);
+
+            model.train();
+            Reg4RecModel.PretrainLoss plain = model.loss(HISTORIES, TARGETS, ORDERS);
+            assertNull(plain.catalogLoss(), "off by default");
+            Reg4RecModel.PretrainLoss loss = model.loss(HISTORIES, TARGETS, ORDERS, false, 0.5);
+            assertEquals(loss.tokenLoss().item() + loss.categoryLoss().item() + 0.5 * loss.catalogLoss().item(), loss.total().item(), 1e-5);
+            loss.total().backward();
+            for (Map.Entry<String, Variable> e : model.namedParameters().entrySet()) assertNotNull(e.getValue().grad(), "no gradient for " + e.getKey());
+            model.zeroGrad();
+            assertThrows(IllegalArgumentException.class, () -> model.loss(HISTORIES, TARGETS, ORDERS, false, -1));
         }
     }
 

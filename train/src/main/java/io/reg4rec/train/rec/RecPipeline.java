@@ -128,7 +128,8 @@ public final class RecPipeline {
         ObjectNode n = JSON.createObjectNode();
         n.put("dataset", dataset.name()).put("numItems", dataset.numItems());
         n.set("config", JSON.valueToTree(config));
-        n.put("beamWidth", options.beamWidth()).put("maxMismatches", options.maxMismatches()).put("catalogBeams", options.catalogBeams());
+        n.put("beamWidth", options.beamWidth()).put("maxMismatches", options.maxMismatches()).put("catalogBeams", options.catalogBeams())
+                .put("catalogLoss", options.catalogLossWeight());
         ArrayNode cats = n.putArray("categories");
         for (int c : denseCategories) cats.add(c);
         ArrayNode pop = n.putArray("popularity");

@@ -32,34 +32,43 @@ public final class Reg4RecTrainer implements RecTask {
      * @param beamWidth        CRSS beam width of validation and test
      * @param maxMismatches    d of relaxed retrieval
      * @param catalogBeams     beam search extends token sets only towards catalog items ({@link io.reg4rec.model.rec.CatalogSetConstraint})
-     * @param setTokenLoss     train with the order-free token loss ({@link Reg4RecModel#loss(int[][], int[], int[][], boolean)}) instead of Eq. 6
+     * @param setTokenLoss     train with the order-free token loss ({@link Reg4RecModel#loss(int[][], int[], int[][], boolean, double)}) instead of Eq. 6
+     * @param catalogLossWeight weight of the catalog term (a full softmax over items at the first step, {@code Reg4RecModel#catalogLoss}); 0 = off
      */
-    public record Options(int randomOnlyEpochs, double confidenceShare, int beamWidth, int maxMismatches, boolean catalogBeams, boolean setTokenLoss) {
+    public record Options(int randomOnlyEpochs, double confidenceShare, int beamWidth, int maxMismatches, boolean catalogBeams, boolean setTokenLoss,
+                          double catalogLossWeight) {
         public Options {
             if (randomOnlyEpochs < 0) throw new IllegalArgumentException("Reg4RecTrainer: random-only epochs must be >= 0, got " + randomOnlyEpochs);
             if (!(confidenceShare >= 0 && confidenceShare <= 1)) throw new IllegalArgumentException("Reg4RecTrainer: confidence share must be in [0, 1], got " + confidenceShare);
             if (beamWidth < 1) throw new IllegalArgumentException("Reg4RecTrainer: beam width must be >= 1, got " + beamWidth);
             if (maxMismatches < 0) throw new IllegalArgumentException("Reg4RecTrainer: mismatches must be >= 0, got " + maxMismatches);
+            if (!(catalogLossWeight >= 0 && Double.isFinite(catalogLossWeight))) {
+                throw new IllegalArgumentException("Reg4RecTrainer: catalog loss weight must be a finite number >= 0, got " + catalogLossWeight);
+            }
         }
 
         public static Options defaults() {
-            return new Options(1, 0.5, Reg4RecEvaluator.DEFAULT_BEAM, Reg4RecEvaluator.DEFAULT_MISMATCHES, false, false);
+            return new Options(1, 0.5, Reg4RecEvaluator.DEFAULT_BEAM, Reg4RecEvaluator.DEFAULT_MISMATCHES, false, false, 0);
         }
 
         public Options withBeam(int beam, int mismatches) {
-            return new Options(randomOnlyEpochs, confidenceShare, beam, mismatches, catalogBeams, setTokenLoss);
+            return new Options(randomOnlyEpochs, confidenceShare, beam, mismatches, catalogBeams, setTokenLoss, catalogLossWeight);
         }
 
         public Options withOrders(int randomEpochs, double share) {
-            return new Options(randomEpochs, share, beamWidth, maxMismatches, catalogBeams, setTokenLoss);
+            return new Options(randomEpochs, share, beamWidth, maxMismatches, catalogBeams, setTokenLoss, catalogLossWeight);
         }
 
         public Options withCatalogBeams(boolean on) {
-            return new Options(randomOnlyEpochs, confidenceShare, beamWidth, maxMismatches, on, setTokenLoss);
+            return new Options(randomOnlyEpochs, confidenceShare, beamWidth, maxMismatches, on, setTokenLoss, catalogLossWeight);
         }
 
         public Options withSetTokenLoss(boolean on) {
-            return new Options(randomOnlyEpochs, confidenceShare, beamWidth, maxMismatches, catalogBeams, on);
+            return new Options(randomOnlyEpochs, confidenceShare, beamWidth, maxMismatches, catalogBeams, on, catalogLossWeight);
+        }
+
+        public Options withCatalogLoss(double weight) {
+            return new Options(randomOnlyEpochs, confidenceShare, beamWidth, maxMismatches, catalogBeams, setTokenLoss, weight);
         }
     }
 
@@ -115,11 +124,12 @@ public final class Reg4RecTrainer implements RecTask {
     public StepLoss loss(int[] units, int epoch, SplittableRandom rng) {
         Examples.Batch batch = Examples.pick(examples, units);
         int[][] orders = orders(batch.histories(), batch.targets(), epoch, rng);
-        Reg4RecModel.PretrainLoss loss = model.loss(batch.histories(), batch.targets(), orders, options.setTokenLoss());
+        Reg4RecModel.PretrainLoss loss = model.loss(batch.histories(), batch.targets(), orders, options.setTokenLoss(), options.catalogLossWeight());
         Map<String, Tensor> parts = new LinkedHashMap<>();
         parts.put("loss", loss.total().data());
         parts.put("token_loss", loss.tokenLoss().data());
         parts.put("category_loss", loss.categoryLoss().data());
+        if (loss.catalogLoss() != null) parts.put("catalog_loss", loss.catalogLoss().data());
         parts.put("step_accuracy", loss.stepAccuracy());
         parts.put("category_accuracy", loss.categoryAccuracy());
         return new StepLoss(loss.total(), parts);
