@@ -80,6 +80,7 @@ public final class Reg4RecModel extends Module {
     private final TransformerDecoder decoder;
     private final Linear tokenHead;
     private final Linear categoryHead;
+    private Tensor catalogPairs;   // the catalog term's gather index, built on first use
 
     public Reg4RecModel(Device device, Reg4RecConfig config, ItemCatalog catalog, long seed) {
         if (catalog.codebooks() != config.codebooks() || catalog.codewords() != config.codewords() || catalog.numCategories() != config.numCategories()) {
@@ -248,13 +249,10 @@ public final class Reg4RecModel extends Module {
      */
     Variable catalogLoss(Variable firstStepLogits, int[] targets) {
         if (config.fixedOrder()) throw new IllegalStateException("Reg4RecModel: the catalog loss is for CRSS (any-order) models, not fixed-order ones");
-        int users = targets.length, m = config.codebooks(), dCodes = config.codewords(), items = catalog.numItems();
-        long[] pairOfItem = new long[items * m];
-        for (int i = 0; i < items; i++) for (int r = 0; r < m; r++) pairOfItem[i * m + r] = (long) r * dCodes + catalog.token(i + 1, r);
+        int users = targets.length, m = config.codebooks(), items = catalog.numItems();
         long[] itemTargets = new long[users];
         for (int u = 0; u < users; u++) itemTargets[u] = catalog.checkItem(targets[u]) - 1L;
-        try (Tensor index = Tensor.of(device, pairOfItem, 1, items * m); Tensor rows = index.expand(users, items * m);
-             Tensor target = Tensor.of(device, itemTargets, users)) {
+        try (Tensor rows = catalogPairs().expand(users, items * m); Tensor target = Tensor.of(device, itemTargets, users)) {
             Variable itemLogits = firstStepLogits.gather(1, rows).reshape(users, items, m).sum(2, false);   // s_i = sum_r l[r, c_r(i)]
             return CrossEntropy.loss(itemLogits, target);
         }
@@ -288,6 +286,24 @@ public final class Reg4RecModel extends Module {
             Variable logSum = targetLogProbs.sub(peak).exp().sum(2, true).log().add(peak);
             return logSum.meanAll().neg();
         }
+    }
+
+    /** Row r * D + c_r(i) of every item i's M pairs, [1, numItems * M] on the model's device: built once (no upload per step), released by {@link #close}. */
+    private Tensor catalogPairs() {
+        if (catalogPairs == null) {
+            int m = config.codebooks(), dCodes = config.codewords(), items = catalog.numItems();
+            long[] pairOfItem = new long[items * m];
+            for (int i = 0; i < items; i++) for (int r = 0; r < m; r++) pairOfItem[i * m + r] = (long) r * dCodes + catalog.token(i + 1, r);
+            catalogPairs = Tensor.of(device, pairOfItem, 1, items * m).unscoped();
+        }
+        return catalogPairs;
+    }
+
+    @Override
+    public void close() {
+        if (catalogPairs != null) catalogPairs.close();
+        catalogPairs = null;
+        super.close();
     }
 
     /** Fraction of rows whose argmax over the last axis equals the target (I64, the logits' leading shape), as a scalar on the logits' device. */
