@@ -8,7 +8,7 @@
 # Every run writes $RUNS/NAME/ and $RUNS/NAME.log (RUNS default /tmp/reg4rec-runs). Runs still
 # training DEADLINE_S seconds after the start are stopped (checkpoints are written atomically, so
 # best.safetensors is whole); then every run folder holding REG4Rec's best.safetensors is
-# evaluated on the test split at d = 1 and d = 0 (four evaluations at a time). Ends with one line
+# evaluated on the test split at each d of MISMATCHES (default "1 0"; four evaluations at a time). Ends with one line
 # per run (state, epochs, best validation N@10, test metrics at d = 1 and d = 0) and writes
 # $OUT/pipelines.tar.gz (logs, results.json, metrics.jsonl, evaluation JSON) when OUT is set.
 set -euo pipefail
@@ -69,7 +69,7 @@ jobs_running() { jobs -rp | wc -l; }
 for name in "${names[@]}"; do
   [ -f "$runs/$name/reg4rec/best.safetensors" ] || continue
   data=$(awk -v n="$name" '$1 == n { for (i = 2; i < NF; i++) if ($i == "--data") print $(i + 1) }' "$spec")
-  for d in 1 0; do
+  for d in ${MISMATCHES:-1 0}; do
     while [ "$(jobs_running)" -ge 4 ]; do sleep 1; done
     evaluate "$name" "$d" "$data" &
   done

@@ -35,7 +35,7 @@ final class TrainingOptions {
     @Option(names = "--batch-size", paramLabel = "B", description = "training examples per step (default: 256)")
     Integer batchSize;
 
-    @Option(names = "--lr", paramLabel = "LR", description = "peak AdamW learning rate, 5% linear warm-up then cosine to 5% (default: 1e-3)")
+    @Option(names = "--lr", paramLabel = "LR", description = "peak AdamW learning rate, 5%% linear warm-up then cosine to 5%% (default: 1e-3)")
     Double learningRate;
 
     @Option(names = "--weight-decay", paramLabel = "WD", description = "AdamW decoupled weight decay on matrices (default: 0.01)")
@@ -55,6 +55,12 @@ final class TrainingOptions {
 
     @Option(names = "--heads", paramLabel = "H", description = "attention heads (default: 4 with --data, 2 synthetic)")
     Integer heads;
+
+    @Option(names = "--encoder-layers", paramLabel = "N", description = "encoder layers of REG4Rec and TIGER (default: 1, the paper's)")
+    Integer encoderLayers;
+
+    @Option(names = "--decoder-layers", paramLabel = "N", description = "decoder layers of REG4Rec and TIGER (default: 2, the paper's)")
+    Integer decoderLayers;
 
     @Option(names = "--dropout", paramLabel = "P", description = "dropout of REG4Rec and TIGER (default: 0.1)")
     Double dropout;
@@ -121,6 +127,7 @@ final class TrainingOptions {
             s = s.withCodebooks(codebooks != null ? codebooks : s.codebooks(), codewords != null ? codewords : s.codewords())
                     .withWidths(width != null ? width : s.dModel(), heads != null ? heads : s.heads(), ffn != null ? ffn : s.dFeedForward());
             if (sasrecEpochs != null && sasrecEpochs < 0) throw new IllegalArgumentException("--sasrec-epochs must be >= 0, got " + sasrecEpochs);
+            s = s.withLayers(encoderLayers != null ? encoderLayers : s.encoderLayers(), decoderLayers != null ? decoderLayers : s.decoderLayers());
             if (tokenizerEpochs != null) s = s.withTokenizerEpochs(tokenizerEpochs);
             if (dropout != null) s = s.withDropout(dropout);
             if (sasrecDropout != null) s = s.withSasrecDropout(sasrecDropout);

@@ -143,18 +143,24 @@ class PipelineLaunchersTest {
         assertTrue(Files.isRegularFile(run.resolve("sasrec").resolve(TrainingLoop.BEST)));
     }
 
-    /** --history-ids: pretrain writes the flag and the id table, recommend rebuilds the model from the run folder alone. */
+    /**
+     * --history-ids and layer counts: pretrain writes them and the id table, recommend rebuilds the
+     * model from the run folder alone.
+     */
     @Test
-    void historyIdsTravelThroughTheRunFolder(@TempDir Path tmp) throws Exception {
+    void historyIdsAndDepthTravelThroughTheRunFolder(@TempDir Path tmp) throws Exception {
         Path data = tinyData(tmp.resolve("data")), run = tmp.resolve("run");
-        Outcome p = capture(() -> Pretrain.run(tinyArgs(data, 1, "--out", run.toString(), "--history-ids")));
+        Outcome p = capture(() -> Pretrain.run(tinyArgs(data, 1, "--out", run.toString(), "--history-ids", "--encoder-layers", "2", "--decoder-layers", "3")));
         assertEquals(0, p.status(), p.stderr());
         assertTrue(p.stderr().contains("history item ids"), p.stderr());
         JsonNode runJson = JSON.readTree(run.resolve(RecPipeline.RUN_JSON).toFile());
         assertTrue(runJson.get("config").get("historyItemIds").asBoolean(), runJson.toString());
+        assertEquals(2, runJson.get("config").get("encoderLayers").asInt(), runJson.toString());
+        assertEquals(3, runJson.get("config").get("decoderLayers").asInt(), runJson.toString());
         int numItems = runJson.get("numItems").asInt();
         SafeTensors.Header best = SafeTensors.readHeader(run.resolve("reg4rec").resolve(TrainingLoop.BEST));
         SafeTensors.Entry table = best.entries().stream().filter(e -> e.name().equals("model.history_items.weight")).findFirst().orElseThrow();
+        assertTrue(best.entries().stream().anyMatch(e -> e.name().startsWith("model.decoder.layers.2.")), "the third decoder layer is saved");
         assertArrayEquals(new int[]{numItems + 1, 32}, table.shape(), "one row per item and the padding row, model width");
         Outcome r = capture(() -> Recommend.run("--run", run.toString(), "--history", "1,2,3", "-k", "4", "--device", "cpu"));
         assertEquals(0, r.status(), r.stderr());
@@ -175,6 +181,7 @@ class PipelineLaunchersTest {
         assertUsage(capture(() -> Pipeline.run("--baselines", "sasrec,foo")), "unknown model 'foo'");
         assertUsage(capture(() -> Pipeline.run("--epochs", "-1")), "epochs -1 < 0");
         assertUsage(capture(() -> Pipeline.run("--mismatches", "4")), "must be below M = 4");
+        assertUsage(capture(() -> Pipeline.run("--decoder-layers", "0")), "decoder layers");
         assertUsage(capture(() -> Pipeline.run("--data", tmp.resolve("missing").toString(), "--device", "cpu")), "no such folder");
         assertUsage(capture(() -> Pipeline.run("--epochs", "two")), "--epochs");
         assertUsage(capture(() -> Pretrain.run("--resume", tmp.resolve("nope.safetensors").toString())), "no such file");

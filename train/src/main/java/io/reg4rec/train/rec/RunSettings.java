@@ -89,6 +89,10 @@ public record RunSettings(int codebooks, int codewords, int dModel, int heads, i
         return new RunSettings(codebooks, codewords, width, h, ffn, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec, historyItemIds);
     }
 
+    public RunSettings withLayers(int encoder, int decoder) {
+        return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoder, decoder, dropout, sasrecDropout, maxHistory, tokenizerEpochs, train, reg4rec, historyItemIds);
+    }
+
     public RunSettings withTokenizerEpochs(int e) {
         return new RunSettings(codebooks, codewords, dModel, heads, dFeedForward, encoderLayers, decoderLayers, dropout, sasrecDropout, maxHistory, e, train, reg4rec, historyItemIds);
     }
