@@ -18,6 +18,7 @@ import io.reg4rec.train.data.LeaveOneOut;
 import io.reg4rec.train.features.FeatureConfig;
 import io.reg4rec.train.rec.Catalogs;
 import io.reg4rec.train.rec.PopularityRanker;
+import io.reg4rec.train.rec.TransitionRanker;
 import io.reg4rec.train.rec.RankingEvaluation;
 import io.reg4rec.train.rec.RecPipeline;
 import io.reg4rec.train.rec.Reg4RecTrainer;
@@ -48,7 +49,7 @@ import java.util.concurrent.Callable;
  * The main job: data -> item features -> MPQ tokenizer -> REG4Rec pre-training (early stopping
  * on validation NDCG@10) -> test evaluation (CRSS beam search + relaxed retrieval, full ranking),
  * optionally the SASRec and TIGER baselines on the same split, then a table of R@5 / N@5 / R@10 /
- * N@10 per model (with the training-popularity floor) on stdout and {@code results.json}.
+ * N@10 per model (with two count floors: training popularity and last-item transitions) on stdout and {@code results.json}.
  * Exit status 0 on success, 1 on a failure while running, 2 on bad usage.
  */
 @Command(name = "pipeline", mixinStandardHelpOptions = true, sortOptions = false,
@@ -80,7 +81,7 @@ public final class Pipeline implements Callable<Integer> {
     @Option(names = "--tiger-epochs", paramLabel = "N", description = "most epochs of the TIGER baseline; early stopping applies (default: --epochs)")
     Integer tigerEpochs;
 
-    @Option(names = "--skip-reg4rec", description = "train and test only the --baselines (and the popularity floor), e.g. to run them apart from a long REG4Rec run")
+    @Option(names = "--skip-reg4rec", description = "train and test only the --baselines (and the two count floors), e.g. to run them apart from a long REG4Rec run")
     boolean skipReg4rec;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/pipeline", description = "output folder (default: ${DEFAULT-VALUE})")
@@ -132,6 +133,8 @@ public final class Pipeline implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         PopularityRanker popularity = new PopularityRanker(stage.popularity);
         rows.add(new Row("Popularity", RecPipeline.test(popularity, null, stage.split, settings.maxHistory(), settings.train().evalBatch(), false), null, 0));
+        TransitionRanker transitions = new TransitionRanker(stage.split, stage.popularity);
+        rows.add(new Row("Last-item transitions", RecPipeline.test(transitions, null, stage.split, settings.maxHistory(), settings.train().evalBatch(), false), null, 0));
         if (!skipReg4rec) {
             RecPipeline.ModelResult reg4rec = stage.trainAndTest(resume, !options.noProgress);
             rows.add(new Row("REG4Rec", reg4rec.test(), reg4rec.training(), reg4rec.training().seconds()));

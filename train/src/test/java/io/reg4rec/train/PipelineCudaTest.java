@@ -39,7 +39,7 @@ class PipelineCudaTest {
         assertEquals(0, p.status(), p.stderr());
         JsonNode results = JSON.readTree(gpu.resolve(Pipeline.RESULTS).toFile());
         assertEquals("cuda:0", results.get("device").asText());
-        assertEquals(4, results.get("models").size(), "popularity, REG4Rec, SASRec, TIGER");
+        assertEquals(5, results.get("models").size(), "popularity, last-item transitions, REG4Rec, SASRec, TIGER");
         for (JsonNode m : results.get("models")) {
             double r10 = m.get("recall@10").asDouble();
             assertTrue(r10 >= 0 && r10 <= 1, m.toString());
@@ -52,7 +52,7 @@ class PipelineCudaTest {
         // a CPU-trained run evaluated on both devices
         PipelineLaunchersTest.Outcome c = PipelineLaunchersTest.capture(() -> Pipeline.run(PipelineLaunchersTest.tinyArgs(data, 2, "--out", cpu.toString())));
         assertEquals(0, c.status(), c.stderr());
-        double cpuNdcg = JSON.readTree(cpu.resolve(Pipeline.RESULTS).toFile()).get("models").get(1).get("ndcg@10").asDouble();
+        double cpuNdcg = JSON.readTree(cpu.resolve(Pipeline.RESULTS).toFile()).get("models").get(2).get("ndcg@10").asDouble();
         Path evalJson = tmp.resolve("eval.json");
         PipelineLaunchersTest.Outcome e = PipelineLaunchersTest.capture(() -> Evaluate.run("--run", cpu.toString(), "--data", data.toString(),
                 "--device", "cuda", "--no-progress", "--out", evalJson.toString()));

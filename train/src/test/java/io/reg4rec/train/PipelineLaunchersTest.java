@@ -78,7 +78,8 @@ class PipelineLaunchersTest {
         Path data = tinyData(tmp.resolve("data")), run = tmp.resolve("run");
         Outcome p = capture(() -> Pipeline.run(tinyArgs(data, 2, "--out", run.toString())));
         assertEquals(0, p.status(), p.stderr());
-        assertTrue(p.stdout().contains("REG4Rec") && p.stdout().contains("Popularity") && p.stdout().contains("R@10"), p.stdout());
+        assertTrue(p.stdout().contains("REG4Rec") && p.stdout().contains("Popularity") && p.stdout().contains("Last-item transitions")
+                && p.stdout().contains("R@10"), p.stdout());
         for (String f : new String[]{RecPipeline.RUN_JSON, RecPipeline.TOKENS, RecPipeline.TOKENIZER, Pipeline.RESULTS,
                 "reg4rec/" + TrainingLoop.METRICS, "reg4rec/" + TrainingLoop.LAST, "reg4rec/" + TrainingLoop.BEST}) {
             assertTrue(Files.isRegularFile(run.resolve(f)), f + " written");
@@ -94,8 +95,8 @@ class PipelineLaunchersTest {
             }
         }
         JsonNode results = JSON.readTree(run.resolve(Pipeline.RESULTS).toFile());
-        assertEquals(2, results.get("models").size());
-        JsonNode reg4rec = results.get("models").get(1);
+        assertEquals(3, results.get("models").size(), "popularity, last-item transitions, REG4Rec");
+        JsonNode reg4rec = results.get("models").get(2);
         assertEquals("REG4Rec", reg4rec.get("model").asText());
         assertEquals(150, reg4rec.get("testUsers").asInt());
         double pipelineNdcg = reg4rec.get("ndcg@10").asDouble();
@@ -138,8 +139,8 @@ class PipelineLaunchersTest {
         }
         assertTrue(p.stderr().contains("pipeline: 288 item features"), "256 built columns + 32 SASRec columns: " + p.stderr());
         JsonNode models = JSON.readTree(run.resolve(Pipeline.RESULTS).toFile()).get("models");
-        assertEquals(3, models.size());
-        assertEquals("SASRec", models.get(2).get("model").asText(), "the SASRec trained for the features is reported, not trained twice");
+        assertEquals(4, models.size());
+        assertEquals("SASRec", models.get(3).get("model").asText(), "the SASRec trained for the features is reported, not trained twice");
         assertTrue(Files.isRegularFile(run.resolve("sasrec").resolve(TrainingLoop.BEST)));
     }
 
