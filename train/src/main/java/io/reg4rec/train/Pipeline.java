@@ -196,10 +196,11 @@ public final class Pipeline implements Callable<Integer> {
     static String table(String dataset, List<Row> rows) {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%nTest metrics on %s (%d users, full ranking, leave-one-out)%n", dataset, rows.get(0).test().metrics().users()));
-        b.append(String.format(Locale.ROOT, "%-11s %7s %7s %7s %7s %8s %10s %9s%n", "model", "R@5", "N@5", "R@10", "N@10", "epochs", "train s", "users/s"));
+        int width = Math.max(5, rows.stream().mapToInt(r -> r.model().length()).max().orElse(0));
+        b.append(String.format(Locale.ROOT, "%-" + width + "s %7s %7s %7s %7s %8s %10s %9s%n", "model", "R@5", "N@5", "R@10", "N@10", "epochs", "train s", "users/s"));
         for (Row r : rows) {
             var m = r.test().metrics();
-            b.append(String.format(Locale.ROOT, "%-11s %7.4f %7.4f %7.4f %7.4f %8s %10.1f %9.0f%n", r.model(), m.recall(5), m.ndcg(5), m.recall(10), m.ndcg(10),
+            b.append(String.format(Locale.ROOT, "%-" + width + "s %7.4f %7.4f %7.4f %7.4f %8s %10.1f %9.0f%n", r.model(), m.recall(5), m.ndcg(5), m.recall(10), m.ndcg(10),
                     r.training() == null ? "-" : r.training().epochsDone() + (r.training().bestEpoch() > 0 ? " (" + r.training().bestEpoch() + ")" : ""),
                     r.trainSeconds(), r.test().usersPerSecond()));
         }
