@@ -289,7 +289,9 @@ public final class Pipeline implements Callable<Integer> {
                 log.println("pipeline: SASRec on the training parts first; its item embeddings go into the features (" + options.sasrecFeatures + ")");
                 sasrec = trainSasrec(options, settings, device, dataset, split, out, itemTable, log);
             }
-            float[][] features = RecPipeline.features(dataset, split, options.seed, itemTable, options.sasrecFeatures);
+            FeatureConfig featureConfig = options.featureConfig();
+            if (itemTable != null) featureConfig = featureConfig.withEmbeddingFile(itemTable, options.sasrecFeatures, 1f);
+            float[][] features = RecPipeline.features(dataset, split, featureConfig);
             log.printf(Locale.ROOT, "pipeline: %d item features in %.1f s; MPQ tokenizer, %d epochs ...%n", features[1].length, (System.nanoTime() - t0) / 1e9,
                     settings.tokenizerEpochs());
             Files.createDirectories(out);

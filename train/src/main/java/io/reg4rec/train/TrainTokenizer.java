@@ -105,6 +105,11 @@ public final class TrainTokenizer implements Callable<Integer> {
     @Option(names = "--embedding-only", description = "use the --embedding-file vectors alone as features")
     boolean embeddingOnly;
 
+    @Option(names = "--transition-features", paramLabel = "N", defaultValue = "0",
+            description = "append an N-column block (even) of training transitions: what follows and what precedes each item (PMI, randomized SVD); "
+                    + "0 = off (default: ${DEFAULT-VALUE})")
+    int transitionFeatures;
+
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "tokenizer-out", description = "output folder (default: ${DEFAULT-VALUE})")
     Path out;
 
@@ -142,6 +147,7 @@ public final class TrainTokenizer implements Callable<Integer> {
                             batchSize != null ? batchSize : d.batchSize())
                     .withDiversity(diversity != null ? diversity : d.diversity());
             if (resolveCollisions != null && resolveCollisions < 1) return usage("--resolve-collisions needs K >= 1, got " + resolveCollisions);
+            if (transitionFeatures < 0 || transitionFeatures % 2 != 0) return usage("--transition-features needs an even N >= 0, got " + transitionFeatures);
         } catch (IllegalArgumentException | IllegalStateException | LauncherSupport.UsageException e) {
             return usage(e.getMessage());
         }
@@ -149,7 +155,7 @@ public final class TrainTokenizer implements Callable<Integer> {
         long started = System.nanoTime();
         Dataset dataset = Datasets.loadOrSynthetic(data);
         LeaveOneOut split = LeaveOneOut.split(dataset);
-        FeatureConfig featureConfig = FeatureConfig.defaults();
+        FeatureConfig featureConfig = FeatureConfig.defaults().withTransitions(transitionFeatures, 1f);
         if (embeddingFile != null) {
             featureConfig = featureConfig.withEmbeddingFile(embeddingFile,
                     embeddingOnly ? FeatureConfig.EmbeddingMode.REPLACE : FeatureConfig.EmbeddingMode.APPEND, 1f);

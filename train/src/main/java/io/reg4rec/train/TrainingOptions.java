@@ -87,6 +87,11 @@ final class TrainingOptions {
                     + "for the MPQ tokenizer: APPEND (one more block beside text, attributes and co-occurrence) or REPLACE (alone); default: off")
     FeatureConfig.EmbeddingMode sasrecFeatures;
 
+    @Option(names = "--transition-features", paramLabel = "N",
+            description = "append an N-column block (even) of training transitions to the tokenizer's item features: what follows and what "
+                    + "precedes each item (PMI, randomized SVD); 0 = off (default: 0)")
+    Integer transitionFeatures;
+
     @Option(names = "--set-loss", description = "REG4Rec's token loss counts every not yet decoded pair of the target's set as right at each step "
             + "(order-free), instead of Eq. 6's cross-entropy of the order's next pair (default: off)")
     boolean setLoss;
@@ -120,9 +125,19 @@ final class TrainingOptions {
     @Option(names = "--no-progress", description = "no progress bars on stderr (epoch lines and results still come)")
     boolean noProgress;
 
+    /** The item features of the tokenizer: the defaults with this run's seed and transition block. */
+    FeatureConfig featureConfig() {
+        try {
+            return FeatureConfig.defaults().withSeed(seed).withTransitions(transitionFeatures != null ? transitionFeatures : 0, 1f);
+        } catch (IllegalArgumentException e) {
+            throw new LauncherSupport.UsageException("--transition-features: " + e.getMessage());
+        }
+    }
+
     /** The preset of the data with every option given here applied. */
     RunSettings settings() {
         RunSettings s = data == null ? RunSettings.small() : RunSettings.paper();
+        featureConfig();   // a bad --transition-features is a usage error before any work
         try {
             s = s.withCodebooks(codebooks != null ? codebooks : s.codebooks(), codewords != null ? codewords : s.codewords())
                     .withWidths(width != null ? width : s.dModel(), heads != null ? heads : s.heads(), ffn != null ? ffn : s.dFeedForward());

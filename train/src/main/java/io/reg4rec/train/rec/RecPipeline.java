@@ -46,16 +46,11 @@ public final class RecPipeline {
 
     /** Item features from the dataset (co-occurrence from the training parts only). */
     public static float[][] features(Dataset dataset, LeaveOneOut split, long seed) {
-        return features(dataset, split, seed, null, null);
+        return features(dataset, split, FeatureConfig.defaults().withSeed(seed));
     }
 
-    /**
-     * The item features, with the vectors of {@code embeddings} (an {@link io.reg4rec.train.features.EmbeddingFile})
-     * appended as one more block of equal weight or, with {@code mode} REPLACE, instead of the built blocks; none when null.
-     */
-    public static float[][] features(Dataset dataset, LeaveOneOut split, long seed, Path embeddings, FeatureConfig.EmbeddingMode mode) {
-        FeatureConfig config = FeatureConfig.defaults().withSeed(seed);
-        if (embeddings != null) config = config.withEmbeddingFile(embeddings, mode, 1f);
+    /** The item features of a feature configuration (an embedding file in it appended or replacing, as it says). */
+    public static float[][] features(Dataset dataset, LeaveOneOut split, FeatureConfig config) {
         return ItemFeatures.build(dataset, split, config);
     }
 

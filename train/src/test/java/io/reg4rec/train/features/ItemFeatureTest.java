@@ -66,10 +66,9 @@ class ItemFeatureTest {
         for (int i = 0; i < features.length; i++) assertArrayEquals(features[i], again[i]);
     }
 
-    @Test
-    void validationAndTestTargetsDoNotLeak() {
+    /** The synthetic data with the validation and test targets of 40 users changed to items they never had. */
+    private static Dataset changedEvaluationTargets() {
         int[][] seqs = synthetic.sequences();
-        // change the validation and test targets of several users to other items they never had
         for (int u = 0; u < 40; u++) {
             int[] s = seqs[u];
             int replaced = 0;
@@ -77,8 +76,13 @@ class ItemFeatureTest {
                 if (!contains(s, cand)) s[s.length - 1 - replaced++] = cand;
             }
         }
-        Dataset changed = Dataset.of(synthetic.name(), synthetic.numItems(), seqs, synthetic.itemCategory(), synthetic.itemAttributes(),
+        return Dataset.of(synthetic.name(), synthetic.numItems(), seqs, synthetic.itemCategory(), synthetic.itemAttributes(),
                 synthetic.numAttributes(), synthetic.itemText(), synthetic.itemTextTokens());
+    }
+
+    @Test
+    void validationAndTestTargetsDoNotLeak() {
+        Dataset changed = changedEvaluationTargets();
         LeaveOneOut changedSplit = LeaveOneOut.split(changed);
         assertFalse(java.util.Arrays.equals(split.testTargets(), changedSplit.testTargets()));
         float[][] again = ItemFeatures.build(changed, changedSplit, FeatureConfig.defaults());
@@ -94,6 +98,41 @@ class ItemFeatureTest {
         boolean differs = false;
         for (int i = 0; i < features.length && !differs; i++) differs = !java.util.Arrays.equals(features[i], third[i]);
         assertTrue(differs, "changing a training item must change the collaborative features");
+    }
+
+    @Test
+    void transitionPmiIsDirected() {
+        // 1 -> 2 twice, 3 -> 1 once: PMI(a, b) = ln(count * total / (from(a) * to(b)))
+        SparseMatrix pmi = ItemFeatures.transitionPmi(new int[][]{{1, 2}, {1, 2}, {3, 1}}, 3);
+        assertEquals(Math.log(2 * 3 / (2.0 * 2)), entry(pmi, 1, 2), 1e-6);
+        assertEquals(Math.log(3), entry(pmi, 3, 1), 1e-6);
+        assertEquals(0, entry(pmi, 2, 1));
+        assertEquals(0, entry(pmi, 1, 3));
+    }
+
+    private static float entry(SparseMatrix m, int row, int col) {
+        for (int p = m.rowStart[row]; p < m.rowStart[row + 1]; p++) if (m.colIndex[p] == col) return m.values[p];
+        return 0f;
+    }
+
+    @Test
+    void transitionBlockIsAppendedAndReadsOnlyTrainingParts() {
+        FeatureConfig cfg = FeatureConfig.defaults().withTransitions(32, 1f);
+        float[][] f = ItemFeatures.build(synthetic, split, cfg);
+        boolean[] moves = new boolean[synthetic.numItems() + 1];
+        for (int[] t : split.trainParts()) if (t.length > 1) for (int i : t) moves[i] = true;
+        for (int i = 1; i <= synthetic.numItems(); i++) {
+            assertEquals(288, f[i].length);
+            assertArrayEquals(features[i], java.util.Arrays.copyOf(f[i], 256), "the built blocks are unchanged, item " + i);
+            double s = 0;
+            for (int j = 256; j < 288; j++) s += f[i][j] * f[i][j];
+            assertEquals(moves[i] ? 1 : 0, s, 1e-4, "transition block norm of item " + i);
+        }
+        Dataset changed = changedEvaluationTargets();
+        float[][] again = ItemFeatures.build(changed, LeaveOneOut.split(changed), cfg);
+        for (int i = 0; i < f.length; i++) assertArrayEquals(f[i], again[i], "item " + i);
+        IllegalArgumentException odd = assertThrows(IllegalArgumentException.class, () -> FeatureConfig.defaults().withTransitions(33, 1f));
+        assertTrue(odd.getMessage().contains("even"), odd.getMessage());
     }
 
     @Test
