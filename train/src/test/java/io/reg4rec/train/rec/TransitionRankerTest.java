@@ -67,4 +67,20 @@ class TransitionRankerTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new TransitionRanker(split, new double[3]));
         assertTrue(e.getMessage().contains("popularity has 3 entries"), e.getMessage());
     }
+
+    /** On the real datasets the floor is strong: the test figures README quotes. */
+    @Test
+    void realDataFloors() {
+        for (String name : new String[]{"beauty", "sports"}) {
+            java.nio.file.Path dir = io.reg4rec.train.data.RealData.dir(name);
+            org.junit.jupiter.api.Assumptions.assumeTrue(dir != null, "real " + name + " data not present");
+            LeaveOneOut split = LeaveOneOut.split(io.reg4rec.train.data.Datasets.loadS3Rec(dir));
+            double[] popularity = Catalogs.trainingPopularity(split);
+            var transitions = RecPipeline.test(new TransitionRanker(split, popularity), null, split, 50, 1024, false).metrics();
+            var popular = RecPipeline.test(new PopularityRanker(popularity), null, split, 50, 1024, false).metrics();
+            System.out.printf(java.util.Locale.ROOT, "%s test: last-item transitions R@5 %.4f N@5 %.4f R@10 %.4f N@10 %.4f; popularity R@10 %.4f%n",
+                    name, transitions.recall(5), transitions.ndcg(5), transitions.recall(10), transitions.ndcg(10), popular.recall(10));
+            assertTrue(transitions.recall(10) > 3 * popular.recall(10), name + ": " + transitions + " vs popularity " + popular);
+        }
+    }
 }
