@@ -101,6 +101,7 @@ cp "$here/cublas-compat/"{build.sh,cublas_compat.c,symbols.txt,gen-symbols.sh,se
 cp -r "$here/cublas-compat/selftest" "$bundle/cublas-compat/"
 cp "$root"/bench/torch/*.py "$bundle/torch/"
 cp "$here/run-on-gpu.sh" "$here/run-java.sh" "$here/run-pipelines.sh" "$here/bundle-env.sh" "$here/summarize_gemm.py" "$here/summarize_pairs.py" "$bundle/"
+mkdir -p "$bundle/specs" && cp "$here"/specs/*.txt "$bundle/specs/"
 if [ -n "$data_dir" ]; then
   echo "[bundle] datasets from $data_dir"
   for d in "$data_dir"/*/; do
