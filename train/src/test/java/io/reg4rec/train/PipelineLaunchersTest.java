@@ -137,7 +137,8 @@ class PipelineLaunchersTest {
             int numItems = JSON.readTree(run.resolve(RecPipeline.RUN_JSON).toFile()).get("numItems").asInt();
             assertArrayEquals(new int[]{numItems + 1, 32}, items.shape(), "one row per item (and padding), the SASRec width");
         }
-        assertTrue(p.stderr().contains("pipeline: 288 item features"), "256 built columns + 32 SASRec columns: " + p.stderr());
+        assertTrue(p.stderr().contains("pipeline: 384 item features"), "256 built columns + 96 transition columns (the --data default) + 32 SASRec columns: "
+                + p.stderr());
         JsonNode models = JSON.readTree(run.resolve(Pipeline.RESULTS).toFile()).get("models");
         assertEquals(4, models.size());
         assertEquals("SASRec", models.get(3).get("model").asText(), "the SASRec trained for the features is reported, not trained twice");
