@@ -184,6 +184,7 @@ class PipelineLaunchersTest {
         assertUsage(capture(() -> Pipeline.run("--epochs", "-1")), "epochs -1 < 0");
         assertUsage(capture(() -> Pipeline.run("--mismatches", "4")), "must be below M = 4");
         assertUsage(capture(() -> Pipeline.run("--decoder-layers", "0")), "decoder layers");
+        assertUsage(capture(() -> Pipeline.run("--transition-features", "3")), "must be even");
         assertUsage(capture(() -> Pipeline.run("--data", tmp.resolve("missing").toString(), "--device", "cpu")), "no such folder");
         assertUsage(capture(() -> Pipeline.run("--epochs", "two")), "--epochs");
         assertUsage(capture(() -> Pretrain.run("--resume", tmp.resolve("nope.safetensors").toString())), "no such file");
