@@ -16,6 +16,7 @@ import io.reg4rec.train.data.Dataset;
 import io.reg4rec.train.data.Datasets;
 import io.reg4rec.train.data.LeaveOneOut;
 import io.reg4rec.train.features.FeatureConfig;
+import io.reg4rec.train.features.ItemFeatures;
 import io.reg4rec.train.rec.Catalogs;
 import io.reg4rec.train.rec.PopularityRanker;
 import io.reg4rec.train.rec.TransitionRanker;
@@ -292,7 +293,7 @@ public final class Pipeline implements Callable<Integer> {
             }
             FeatureConfig featureConfig = options.featureConfig();
             if (itemTable != null) featureConfig = featureConfig.withEmbeddingFile(itemTable, options.sasrecFeatures, 1f);
-            float[][] features = RecPipeline.features(dataset, split, featureConfig);
+            float[][] features = ItemFeatures.build(dataset, split, featureConfig);
             log.printf(Locale.ROOT, "pipeline: %d item features in %.1f s; MPQ tokenizer, %d epochs ...%n", features[1].length, (System.nanoTime() - t0) / 1e9,
                     settings.tokenizerEpochs());
             Files.createDirectories(out);

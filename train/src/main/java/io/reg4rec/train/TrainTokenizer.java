@@ -138,6 +138,7 @@ public final class TrainTokenizer implements Callable<Integer> {
         if (!kind.equals(MpqTokenizer.KIND) && !kind.equals(RqVaeTokenizer.KIND)) return usage("--method must be mpq or rqvae, got " + method);
         if (embeddingOnly && embeddingFile == null) return usage("--embedding-only needs --embedding-file");
         TokenizerConfig config;
+        FeatureConfig featureConfig;
         Device chosen;
         try {
             chosen = LauncherSupport.chooseDevice(device);
@@ -147,7 +148,11 @@ public final class TrainTokenizer implements Callable<Integer> {
                             batchSize != null ? batchSize : d.batchSize())
                     .withDiversity(diversity != null ? diversity : d.diversity());
             if (resolveCollisions != null && resolveCollisions < 1) return usage("--resolve-collisions needs K >= 1, got " + resolveCollisions);
-            if (transitionFeatures < 0 || transitionFeatures % 2 != 0) return usage("--transition-features needs an even N >= 0, got " + transitionFeatures);
+            featureConfig = FeatureConfig.defaults().withTransitions(transitionFeatures, 1f);
+            if (embeddingFile != null) {
+                featureConfig = featureConfig.withEmbeddingFile(embeddingFile,
+                        embeddingOnly ? FeatureConfig.EmbeddingMode.REPLACE : FeatureConfig.EmbeddingMode.APPEND, 1f);
+            }
         } catch (IllegalArgumentException | IllegalStateException | LauncherSupport.UsageException e) {
             return usage(e.getMessage());
         }
@@ -155,11 +160,6 @@ public final class TrainTokenizer implements Callable<Integer> {
         long started = System.nanoTime();
         Dataset dataset = Datasets.loadOrSynthetic(data);
         LeaveOneOut split = LeaveOneOut.split(dataset);
-        FeatureConfig featureConfig = FeatureConfig.defaults().withTransitions(transitionFeatures, 1f);
-        if (embeddingFile != null) {
-            featureConfig = featureConfig.withEmbeddingFile(embeddingFile,
-                    embeddingOnly ? FeatureConfig.EmbeddingMode.REPLACE : FeatureConfig.EmbeddingMode.APPEND, 1f);
-        }
         float[][] features = ItemFeatures.build(dataset, split, featureConfig);
         double featureSeconds = seconds(started);
         int numItems = dataset.numItems(), width = features[0].length;

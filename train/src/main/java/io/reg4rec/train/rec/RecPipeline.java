@@ -17,8 +17,6 @@ import io.reg4rec.model.tokenizer.TokenizerConfig;
 import io.reg4rec.model.tokenizer.TokenizerReport;
 import io.reg4rec.train.data.Dataset;
 import io.reg4rec.train.data.LeaveOneOut;
-import io.reg4rec.train.features.FeatureConfig;
-import io.reg4rec.train.features.ItemFeatures;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -43,16 +41,6 @@ public final class RecPipeline {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private RecPipeline() {}
-
-    /** Item features from the dataset (co-occurrence from the training parts only). */
-    public static float[][] features(Dataset dataset, LeaveOneOut split, long seed) {
-        return features(dataset, split, FeatureConfig.defaults().withSeed(seed));
-    }
-
-    /** The item features of a feature configuration (an embedding file in it appended or replacing, as it says). */
-    public static float[][] features(Dataset dataset, LeaveOneOut split, FeatureConfig config) {
-        return ItemFeatures.build(dataset, split, config);
-    }
 
     /** Tokens [numItems + 1][M] of a trained tokenizer, its report and the time taken. */
     public record Tokens(int[][] tokens, TokenizerReport report, double seconds) {}

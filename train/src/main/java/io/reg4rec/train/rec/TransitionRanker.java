@@ -13,7 +13,7 @@ import java.util.Arrays;
  */
 public final class TransitionRanker implements Ranker {
     private final int[][] followers;
-    private final int[] popularTop;
+    private final int[] byPopularity;
     private final float[] popularity;
 
     /** @param popularity per item id (entry 0 ignored), {@link Catalogs#trainingPopularity} */
@@ -51,7 +51,7 @@ public final class TransitionRanker implements Ranker {
             i = j;
         }
         for (int item = 1; item <= numItems; item++) sortByCount(followers[item], counts[item]);
-        popularTop = RankingMetrics.topK(this.popularity, Math.min(numItems, 1000), null);
+        byPopularity = RankingMetrics.topK(this.popularity, numItems, null);
     }
 
     private void sortByCount(int[] items, int[] counts) {
@@ -73,10 +73,10 @@ public final class TransitionRanker implements Ranker {
             int[] list = new int[Math.min(topK, popularity.length - 1)];
             int size = 0;
             for (int i = 0; i < next.length && size < list.length; i++) list[size++] = next[i];
-            for (int i = 0; i < popularTop.length && size < list.length; i++) {
-                if (!contains(list, size, popularTop[i])) list[size++] = popularTop[i];
+            for (int i = 0; size < list.length; i++) {
+                if (!contains(list, size, byPopularity[i])) list[size++] = byPopularity[i];
             }
-            out[u] = size == list.length ? list : Arrays.copyOf(list, size);
+            out[u] = list;
         }
         return out;
     }
