@@ -58,8 +58,7 @@ import java.util.concurrent.Callable;
                 "",
                 "Without --data: the embedded synthetic dataset (2,000 users, 1,000 items) with the small preset (M=4, D=64, width 64, FFN 256, "
                         + "5 epochs validated on 500 users, tokenizer 30 epochs): 2-3 minutes on 2 CPU cores.",
-                "With --data: the paper's sizes (M=8, D=300, width 128, FFN 640, 1 encoder + 2 decoder layers), 30 epochs, patience 5; "
-                        + "the tokenizer's features get a 96-column transition block (--transition-features).",
+                "With --data: the paper's sizes (M=8, D=300, width 128, FFN 640, 1 encoder + 2 decoder layers), 30 epochs, patience 5.",
                 "",
                 "Outputs in OUT: run.json, tokens.txt, tokenizer.safetensors, reg4rec/ (metrics.jsonl, last.safetensors, best.safetensors), "
                         + "a folder per baseline, results.json. stderr: progress and per-epoch lines; stdout: the final table.",

@@ -107,7 +107,7 @@ public final class TrainTokenizer implements Callable<Integer> {
 
     @Option(names = "--transition-features", paramLabel = "N", defaultValue = "0",
             description = "append an N-column block (even) of training transitions: what follows and what precedes each item (PMI, randomized SVD); "
-                    + "0 = off (default: ${DEFAULT-VALUE}; pipeline and pretrain use 96 with --data)")
+                    + "0 = off (default: ${DEFAULT-VALUE})")
     int transitionFeatures;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "tokenizer-out", description = "output folder (default: ${DEFAULT-VALUE})")

@@ -87,10 +87,10 @@ final class TrainingOptions {
                     + "for the MPQ tokenizer: APPEND (one more block beside text, attributes and co-occurrence) or REPLACE (alone); default: off")
     FeatureConfig.EmbeddingMode sasrecFeatures;
 
-    @Option(names = "--transition-features", paramLabel = "N",
+    @Option(names = "--transition-features", paramLabel = "N", defaultValue = "0",
             description = "append an N-column block (even) of training transitions to the tokenizer's item features: what follows and what "
-                    + "precedes each item (PMI, randomized SVD); 0 = off (default: 96 with --data, 0 synthetic)")
-    Integer transitionFeatures;
+                    + "precedes each item (PMI, randomized SVD); 0 = off (default: ${DEFAULT-VALUE})")
+    int transitionFeatures;
 
     @Option(names = "--set-loss", description = "REG4Rec's token loss counts every not yet decoded pair of the target's set as right at each step "
             + "(order-free), instead of Eq. 6's cross-entropy of the order's next pair (default: off)")
@@ -125,14 +125,10 @@ final class TrainingOptions {
     @Option(names = "--no-progress", description = "no progress bars on stderr (epoch lines and results still come)")
     boolean noProgress;
 
-    /** Transition-block width with --data: on Beauty it made tokens a count model predicts better (README, sixth session). */
-    static final int DATA_TRANSITION_FEATURES = 96;
-
     /** The item features of the tokenizer: the defaults with this run's seed and transition block. */
     FeatureConfig featureConfig() {
-        int transitions = transitionFeatures != null ? transitionFeatures : data != null ? DATA_TRANSITION_FEATURES : 0;
         try {
-            return FeatureConfig.defaults().withSeed(seed).withTransitions(transitions, 1f);
+            return FeatureConfig.defaults().withSeed(seed).withTransitions(transitionFeatures, 1f);
         } catch (IllegalArgumentException e) {
             throw new LauncherSupport.UsageException("--transition-features: " + e.getMessage());
         }

@@ -129,7 +129,8 @@ class PipelineLaunchersTest {
     @Test
     void sasrecItemEmbeddingsBecomeAFeatureBlock(@TempDir Path tmp) throws Exception {
         Path data = tinyData(tmp.resolve("data")), run = tmp.resolve("run");
-        Outcome p = capture(() -> Pipeline.run(tinyArgs(data, 1, "--out", run.toString(), "--sasrec-features", "APPEND", "--sasrec-epochs", "2")));
+        Outcome p = capture(() -> Pipeline.run(tinyArgs(data, 1, "--out", run.toString(), "--sasrec-features", "APPEND", "--sasrec-epochs", "2",
+                "--transition-features", "96")));
         assertEquals(0, p.status(), p.stderr());
         try (Scope s = Scope.open()) {
             Map<String, Tensor> table = SafeTensors.load(run.resolve(Pipeline.SASREC_ITEMS), Device.CPU);
@@ -137,7 +138,7 @@ class PipelineLaunchersTest {
             int numItems = JSON.readTree(run.resolve(RecPipeline.RUN_JSON).toFile()).get("numItems").asInt();
             assertArrayEquals(new int[]{numItems + 1, 32}, items.shape(), "one row per item (and padding), the SASRec width");
         }
-        assertTrue(p.stderr().contains("pipeline: 384 item features"), "256 built columns + 96 transition columns (the --data default) + 32 SASRec columns: "
+        assertTrue(p.stderr().contains("pipeline: 384 item features"), "256 built columns + 96 transition columns + 32 SASRec columns: "
                 + p.stderr());
         JsonNode models = JSON.readTree(run.resolve(Pipeline.RESULTS).toFile()).get("models");
         assertEquals(4, models.size());
